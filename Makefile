@@ -1,0 +1,74 @@
+# The two commands a user needs: `make lab` and `make test`. `make test-fast` is the inner loop.
+SHELL := /bin/bash
+ROOT := $(CURDIR)
+VENV := $(ROOT)/.venv
+CACHE := $(ROOT)/.cache
+export PATH := $(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
+export ANSIBLE_FORCE_COLOR ?= 0
+export PY_COLORS ?= 0
+
+LAB_INVENTORY := inventories/lab
+VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
+ARTIFACT := $(CACHE)/build/hacron-dkron-$(VERSION).tar.gz
+# Outside the checkout: inside it, ansible-test would list files with git, which ignores .cache/.
+SANITY_ROOT := $(or $(TMPDIR),/tmp)/hacron-dkron-sanity
+
+.PHONY: help setup setup-venv lab lab-up lab-down lab-ping test test-fast lint build sanity \
+        units integration molecule clean
+
+help:
+	@echo "make lab        bring the lab up from nothing (setup, hosts, ping)"
+	@echo "make test       everything CI runs: lint, sanity, unit, integration, molecule"
+	@echo "make test-fast  unit tests and the loopback Dkron tests"
+	@echo "make lab-down   remove the lab's hosts and network"
+
+# Installs and builds everything, cached; see scripts/setup.sh.
+setup:
+	./scripts/setup.sh
+
+# Only the virtualenv and the collection link (no Docker work).
+setup-venv:
+	SETUP_SKIP_IMAGES=1 ./scripts/setup.sh
+
+lab: setup lab-up lab-ping
+
+lab-up:
+	ansible-playbook -i $(LAB_INVENTORY) playbooks/lab.yml
+
+lab-down:
+	ansible-playbook -i $(LAB_INVENTORY) playbooks/lab.yml -e lab_state=absent
+
+lab-ping:
+	ansible -i $(LAB_INVENTORY) all -m ansible.builtin.ping
+
+test: setup lint sanity units integration molecule
+
+test-fast: setup-venv units integration
+
+lint:
+	ansible-lint
+
+build:
+	ansible-galaxy collection build --force --output-path $(CACHE)/build
+
+# ansible-test wants the collection at .../ansible_collections/NAMESPACE/NAME: install the
+# artifact there (its dependencies come from the virtualenv's "ansible" package).
+sanity: build
+	rm -rf $(SANITY_ROOT)
+	ansible-galaxy collection install --no-deps --force -p $(SANITY_ROOT) $(ARTIFACT)
+	cd $(SANITY_ROOT)/ansible_collections/hacron/dkron && \
+	  ansible-test sanity --color no --python $$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])') \
+	    --requirements
+
+units:
+	pytest tests/unit
+
+integration:
+	pytest tests/integration
+
+molecule:
+	molecule test --all
+
+clean:
+	rm -rf $(CACHE)/build $(SANITY_ROOT) .pytest_cache

@@ -1,0 +1,225 @@
+"""A real Dkron cluster as local processes on loopback, for integration tests.
+
+Each server gets its own serf, gRPC/Raft and HTTP ports on 127.0.0.1 and its own data dir, a
+config file rendered like the one the role writes, and a log file. ``start()`` waits (bounded)
+until every server answers ``/v1/leader`` and sees every member alive; ``stop()`` always ends
+every process it started (SIGTERM, then SIGKILL after a bound).
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import requests
+
+TARGET_VERSION = "4.1.2"
+
+
+def dkron_binary(version=TARGET_VERSION):
+    """The dkron binary for ``version``: $HACRON_DKRON_BIN, else what scripts/setup.sh provided."""
+    override = os.environ.get("HACRON_DKRON_BIN")
+    if override:
+        return Path(override)
+    cache = Path(os.environ.get("HACRON_CACHE", Path.home() / ".cache" / "hacron"))
+    return cache / "dkron" / version / "dkron"
+
+
+def _free_port():
+    """A port free for both TCP and UDP on loopback (serf gossips on both)."""
+    for _attempt in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+            tcp.bind(("127.0.0.1", 0))
+            port = tcp.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                try:
+                    udp.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            return port
+    raise RuntimeError("no free loopback port found")
+
+
+class LoopbackServer:
+    def __init__(self, name, workdir, binary):
+        self.name = name
+        self.binary = binary
+        self.workdir = Path(workdir)
+        self.data_dir = self.workdir / "data"
+        self.config_path = self.workdir / "dkron.yml"
+        self.log_path = self.workdir / "dkron.log"
+        self.serf_port = _free_port()
+        self.rpc_port = _free_port()
+        self.http_port = _free_port()
+        self.process = None
+        self._log = None
+
+    @property
+    def serf_addr(self):
+        return "127.0.0.1:%d" % self.serf_port
+
+    @property
+    def api_url(self):
+        return "http://127.0.0.1:%d" % self.http_port
+
+    def write_config(self, join, bootstrap_expect):
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        lines = [
+            "server: true",
+            "node-name: %s" % self.name,
+            "data-dir: %s" % self.data_dir,
+            "bind-addr: %s" % self.serf_addr,
+            "advertise-addr: %s" % self.serf_addr,
+            "http-addr: 127.0.0.1:%d" % self.http_port,
+            "rpc-port: %d" % self.rpc_port,
+            "advertise-rpc-port: %d" % self.rpc_port,
+            "bootstrap-expect: %d" % bootstrap_expect,
+            "disable-usage-stats: true",
+            "log-level: info",
+            "tags:",
+            "  node: %s" % self.name,
+        ]
+        if join:
+            lines.append("retry-join:")
+            lines.extend('  - "%s"' % addr for addr in join)
+            lines.append("retry-interval: 1s")
+        self.config_path.write_text("\n".join(lines) + "\n")
+
+    def start(self):
+        self._log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [str(self.binary), "agent", "--config", str(self.config_path)],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: a stray child cannot outlive stop()
+        )
+
+    def stop(self, timeout=15):
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=timeout)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def log_tail(self, lines=30):
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+class LoopbackCluster:
+    """``size`` Dkron servers on loopback forming one cluster."""
+
+    def __init__(self, workdir, size=3, binary=None):
+        self.binary = Path(binary or dkron_binary())
+        self.servers = [
+            LoopbackServer("server-%d" % (index + 1), Path(workdir) / ("server-%d" % (index + 1)), self.binary)
+            for index in range(size)
+        ]
+
+    def start(self, timeout=90):
+        """Bootstrap the first server alone, then join the others to it (the sequence the roles use).
+
+        Starting every server at once with ``bootstrap-expect: N`` is racy in Dkron: bootstrap runs
+        only on serf member-join events, and joins that happen before a server listens for events
+        reach it coalesced into member-update events, so no server ever bootstraps.
+
+        Joined servers become Raft voters only at the leader's periodic reconcile, every 60 s:
+        in Dkron 4.1.x the channel that should pass serf member events to the leader loop is never
+        created (``Agent.reconcileCh`` is nil), so events are dropped. A three-server start
+        therefore takes about a minute; the fixture is session-scoped for that reason.
+        """
+        if not os.access(self.binary, os.X_OK):
+            raise FileNotFoundError("no executable dkron binary at %s" % self.binary)
+        first, others = self.servers[0], self.servers[1:]
+        first.write_config(join=[], bootstrap_expect=1)
+        first.start()
+        try:
+            self.wait_ready(timeout, servers=[first])
+            for server in others:
+                server.write_config(join=[first.serf_addr], bootstrap_expect=0)
+                server.start()
+            self.wait_ready(timeout)
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def wait_ready(self, timeout, servers=None):
+        """Every server answers /v1/leader with one leader, sees all alive, and all are voters."""
+        servers = servers or self.servers
+        deadline = time.monotonic() + timeout
+        problem = "not checked yet"
+        while time.monotonic() < deadline:
+            dead = [server.name for server in servers if server.process.poll() is not None]
+            if dead:
+                raise RuntimeError("dkron exited early on %s:\n%s" % (dead, self._logs()))
+            problem = self._readiness_problem(servers)
+            if problem is None:
+                return
+            time.sleep(0.3)
+        raise TimeoutError("cluster not ready after %d s (%s):\n%s" % (timeout, problem, self._logs()))
+
+    def _readiness_problem(self, servers):
+        leaders = set()
+        for server in servers:
+            try:
+                leader = requests.get(server.api_url + "/v1/leader", timeout=2)
+                members = requests.get(server.api_url + "/v1/members", timeout=2)
+            except requests.RequestException as exc:
+                return "%s: %s" % (server.name, exc.__class__.__name__)
+            if leader.status_code != 200 or members.status_code != 200:
+                return "%s: /v1/leader %d" % (server.name, leader.status_code)
+            leaders.add(leader.json().get("Name"))
+            alive = [m for m in members.json() if m.get("statusText") == "alive"]
+            if len(alive) != len(servers):
+                return "%s sees %d alive members" % (server.name, len(alive))
+        if len(leaders) != 1:
+            return "servers disagree on the leader: %s" % sorted(leaders)
+        voters = self.voters(servers[0])
+        if sorted(voters) != sorted(server.name for server in servers):
+            return "raft voters are %s" % sorted(voters)
+        return None
+
+    def voters(self, server):
+        """Raft voters' node names as ``dkron raft list-peers`` reports them from ``server``."""
+        listing = subprocess.run(
+            [str(self.binary), "raft", "list-peers", "--rpc-addr", "127.0.0.1:%d" % server.rpc_port],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        # Output: a header line, then "Node  ID  Address  State  Voter" rows.
+        rows = [line.split() for line in listing.stdout.splitlines()[1:] if line.strip()]
+        return [row[0] for row in rows if row and row[-1] == "true"]
+
+    def leader(self):
+        """The server that currently leads."""
+        for server in self.servers:
+            try:
+                if requests.get(server.api_url + "/v1/isleader", timeout=2).status_code == 200:
+                    return server
+            except requests.RequestException:
+                continue
+        raise RuntimeError("no server says it leads")
+
+    def followers(self):
+        leader = self.leader()
+        return [server for server in self.servers if server is not leader]
+
+    def stop(self):
+        for server in self.servers:
+            server.stop()
+
+    def _logs(self):
+        return "\n".join("--- %s ---\n%s" % (server.name, server.log_tail()) for server in self.servers)
