@@ -102,21 +102,22 @@ fi
 
 # --- Root filesystem images from debootstrap -------------------------------------------------
 # import_rootfs IMAGE SUITE PACKAGES CMD: debootstrap a minimal Debian and import it as IMAGE.
+# The image carries a label with the recipe's hash, so a changed package list rebuilds it.
 import_rootfs() {
-  local image=$1 suite=$2 packages=$3 cmd=$4
-  if docker image inspect "$image" >/dev/null 2>&1; then
+  local image=$1 suite=$2 packages=$3 cmd=$4 recipe
+  recipe=$(printf '%s|%s|%s' "$suite" "$packages" "$cmd" | sha256sum | cut -d' ' -f1)
+  if [[ "$(docker image inspect -f '{{ index .Config.Labels "io.hacron.recipe" }}' "$image" 2>/dev/null)" == "$recipe" ]]; then
     reuse "image $image"
     return
   fi
-  local dir="$CACHE/rootfs/${image//[:\/]/_}"
-  say "debootstrap $suite for $image (about a minute)"
+  local dir="$CACHE/rootfs/${image//[:\/]/_}" log="$CACHE/logs/debootstrap-${image//[:\/]/_}.log"
+  say "debootstrap $suite for $image (a minute or two)"
   rm -rf "$dir"
   debootstrap --variant=minbase --cache-dir="$CACHE/debs" --include="$packages" \
-    "$suite" "$dir" "$DEBIAN_MIRROR" >"$CACHE/logs/debootstrap-${image//[:\/]/_}.log" 2>&1 ||
-    { tail -20 "$CACHE/logs/debootstrap-${image//[:\/]/_}.log"; exit 1; }
+    "$suite" "$dir" "$DEBIAN_MIRROR" >"$log" 2>&1 || { tail -20 "$log"; exit 1; }
   # Clean apt lists and caches out of the image; the hosts run apt-get update themselves.
   rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/archives/*.deb
-  tar -C "$dir" -c . | docker import -c "CMD $cmd" - "$image" >/dev/null
+  tar -C "$dir" -c . | docker import -c "CMD $cmd" -c "LABEL io.hacron.recipe=$recipe" - "$image" >/dev/null
   rm -rf "$dir"
   made "image $image"
 }
@@ -124,7 +125,7 @@ import_rootfs() {
 for suite in $LAB_SUITES; do
   # The lab's "bare-metal" hosts: systemd as PID 1, Python for Ansible, sudo and iproute2.
   import_rootfs "hacron/lab-host:$suite" "$suite" \
-    "python3,python3-apt,systemd,systemd-sysv,dbus,iproute2,ca-certificates,sudo,gnupg" \
+    "python3,python3-apt,systemd,systemd-sysv,dbus,iproute2,procps,ca-certificates,sudo,gnupg" \
     '["/lib/systemd/systemd"]'
 done
 # The base of our Dkron images: plain Debian with a shell, time zones and CA certificates.
@@ -161,16 +162,17 @@ provide_dkron() {
 # provide_dkron_image VERSION: the image hacron/dkron:VERSION around the binary, and its archive.
 provide_dkron_image() {
   local version=$1 image="hacron/dkron:$1" binary="$CACHE/dkron/$1/dkron"
-  local archive="$CACHE/images/dkron-$version.tar" sum
-  sum=$(sha256sum "$binary" | cut -d' ' -f1)
-  if [[ "$(docker image inspect -f '{{ index .Config.Labels "io.hacron.binary-sha256" }}' "$image" 2>/dev/null)" == "$sum" ]]; then
+  local archive="$CACHE/images/dkron-$version.tar" inputs
+  # Rebuild when the binary or the base image changed.
+  inputs="$(sha256sum "$binary" | cut -d' ' -f1)/$(docker image inspect -f '{{ .Id }}' hacron/dkron-base:bookworm)"
+  if [[ "$(docker image inspect -f '{{ index .Config.Labels "io.hacron.inputs" }}' "$image" 2>/dev/null)" == "$inputs" ]]; then
     reuse "image $image"
   else
     local ctx
     ctx=$(mktemp -d)
     cp "$binary" "$ctx/dkron"
     cp "$ROOT/lab/images/dkron.Dockerfile" "$ctx/Dockerfile"
-    DOCKER_BUILDKIT=0 docker build -q --build-arg "VERSION=$version" --label "io.hacron.binary-sha256=$sum" \
+    DOCKER_BUILDKIT=0 docker build -q --build-arg "VERSION=$version" --label "io.hacron.inputs=$inputs" \
       -t "$image" "$ctx" >/dev/null 2>&1 || { rm -rf "$ctx"; say "docker build of $image failed"; return 1; }
     rm -rf "$ctx"
     made "image $image"
