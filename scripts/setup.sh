@@ -25,6 +25,8 @@ LAB_SUITES="${LAB_SUITES:-bookworm}"
 DKRON_VERSIONS="${DKRON_VERSIONS:-4.1.2 4.1.1}"
 DKRON_MODULE="github.com/distribworks/dkron/v4"
 DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+# Bump when the steps that turn a debootstrap tree into an image change, to rebuild the images.
+ROOTFS_RECIPE_VERSION=3
 
 started=$(date +%s)
 reused=()
@@ -101,11 +103,12 @@ else
 fi
 
 # --- Root filesystem images from debootstrap -------------------------------------------------
-# import_rootfs IMAGE SUITE PACKAGES CMD: debootstrap a minimal Debian and import it as IMAGE.
+# import_rootfs IMAGE SUITE PACKAGES CMD KEEP_APT_LISTS: debootstrap a minimal Debian and import it
+# as IMAGE.
 # The image carries a label with the recipe's hash, so a changed package list rebuilds it.
 import_rootfs() {
-  local image=$1 suite=$2 packages=$3 cmd=$4 recipe
-  recipe=$(printf '%s|%s|%s' "$suite" "$packages" "$cmd" | sha256sum | cut -d' ' -f1)
+  local image=$1 suite=$2 packages=$3 cmd=$4 keep_apt_lists=$5 recipe
+  recipe=$(printf '%s|' "$suite" "$packages" "$cmd" "$keep_apt_lists" "$ROOTFS_RECIPE_VERSION" | sha256sum | cut -d' ' -f1)
   if [[ "$(docker image inspect -f '{{ index .Config.Labels "io.hacron.recipe" }}' "$image" 2>/dev/null)" == "$recipe" ]]; then
     reuse "image $image"
     return
@@ -115,8 +118,15 @@ import_rootfs() {
   rm -rf "$dir"
   debootstrap --variant=minbase --cache-dir="$CACHE/debs" --include="$packages" \
     "$suite" "$dir" "$DEBIAN_MIRROR" >"$log" 2>&1 || { tail -20 "$log"; exit 1; }
-  # Clean apt lists and caches out of the image; the hosts run apt-get update themselves.
-  rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/archives/*.deb
+  # The sources a stock Debian install has (debootstrap writes only "main" of the release).
+  printf 'deb %s %s main\ndeb %s %s-updates main\ndeb http://security.debian.org/debian-security %s-security main\n' \
+    "$DEBIAN_MIRROR" "$suite" "$DEBIAN_MIRROR" "$suite" "$suite" >"$dir/etc/apt/sources.list"
+  rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
+  if [[ "$keep_apt_lists" == yes ]]; then
+    # A host keeps apt's lists, as an installed one has them: with none, Ansible's apt module
+    # sees a just-built (empty) cache as fresh and skips the update.
+    chroot "$dir" apt-get update -qq >>"$log" 2>&1 || { tail -20 "$log"; exit 1; }
+  fi
   tar -C "$dir" -c . | docker import -c "CMD $cmd" -c "LABEL io.hacron.recipe=$recipe" - "$image" >/dev/null
   rm -rf "$dir"
   made "image $image"
@@ -126,10 +136,10 @@ for suite in $LAB_SUITES; do
   # The lab's "bare-metal" hosts: systemd as PID 1, Python for Ansible, sudo and iproute2.
   import_rootfs "hacron/lab-host:$suite" "$suite" \
     "python3,python3-apt,systemd,systemd-sysv,dbus,iproute2,procps,ca-certificates,sudo,gnupg" \
-    '["/lib/systemd/systemd"]'
+    '["/lib/systemd/systemd"]' yes
 done
 # The base of our Dkron images: plain Debian with a shell, time zones and CA certificates.
-import_rootfs "hacron/dkron-base:bookworm" bookworm "ca-certificates,tzdata,procps" '["/bin/sh"]'
+import_rootfs "hacron/dkron-base:bookworm" bookworm "ca-certificates,tzdata,procps" '["/bin/sh"]' no
 
 # --- Dkron binaries --------------------------------------------------------------------------
 # provide_dkron VERSION: puts a static dkron binary reporting VERSION at .cache/dkron/VERSION/dkron.

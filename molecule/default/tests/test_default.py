@@ -1,6 +1,8 @@
 """The default scenario's hosts: what every later role relies on."""
 
+import json
 import shlex
+import socket
 
 
 def test_systemd_is_pid_1_and_booted(host):
@@ -35,3 +37,53 @@ def test_hosts_reach_each_other_on_the_scenario_network(host):
     for address in ("172.31.0.11", "172.31.0.12", "172.31.0.13", "172.31.0.21"):
         result = host.check_output("python3 -c %s" % shlex.quote(probe.format(address=address)))
         assert result == "111", "%s -> %s" % (address, result)
+
+
+def test_docker_engine_runs_with_log_rotation(host):
+    docker = host.service("docker")
+    assert docker.is_running and docker.is_enabled
+    daemon = json.loads(host.file("/etc/docker/daemon.json").content_string)
+    assert daemon["log-driver"] == "json-file"
+    assert daemon["log-opts"] == {"max-size": "10m", "max-file": "3"}
+    assert host.check_output("docker info --format '{{ .LoggingDriver }}'") == "json-file"
+
+
+def test_swarm_has_three_managers_and_one_worker(host):
+    if not host.backend.host.startswith("molecule-server"):
+        assert host.check_output("docker info --format '{{ .Swarm.LocalNodeState }}'") == "active"
+        return
+    nodes = host.check_output("docker node ls --format '{{ .Hostname }} {{ .ManagerStatus }} {{ .Status }}'")
+    rows = sorted(line.split() for line in nodes.splitlines())
+    assert [row[0] for row in rows] == ["molecule-agent-1", "molecule-server-1", "molecule-server-2", "molecule-server-3"]
+    assert all(row[-1] == "Ready" for row in rows)
+    managers = [row for row in rows if len(row) == 3]
+    assert len(managers) == 3
+    assert sum(row[1] == "Leader" for row in managers) == 1
+
+
+def test_firewall_table_is_loaded_at_boot(host):
+    assert host.service("hacron-firewall").is_enabled
+    rules = host.check_output("nft list table inet hacron")
+    assert "172.31.0.11" in rules and "172.31.0.21" in rules
+
+
+def _connects(address, port, timeout=3):
+    probe = socket.socket()
+    probe.settimeout(timeout)
+    try:
+        return probe.connect_ex((address, port)) == 0
+    finally:
+        probe.close()
+
+
+def test_swarm_port_is_closed_to_others_and_open_to_the_cluster(host):
+    if host.backend.host != "molecule-server-1":
+        return
+    # This test runs on the controller, 172.31.0.1, which is not one of the cluster's hosts.
+    assert not _connects("172.31.0.12", 2377), "the Swarm port answers a host outside the cluster"
+    # A peer inside the cluster reaches it.
+    result = host.check_output(
+        "python3 -c %s",
+        "import socket; s = socket.socket(); s.settimeout(3); print(s.connect_ex(('172.31.0.12', 2377)))",
+    )
+    assert result == "0"

@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""Benchmark: converge time of the lab from bare hosts, and of a second (no-change) run.
+
+Run on demand, not in CI: `make bench-converge` (or `.venv/bin/python benchmarks/converge_lab.py`).
+It recreates the lab's hosts, so anything on them is lost. It prints wall times, the tasks changed
+per run, and the ratio of the second run to the first, both measured in this one run.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INVENTORY = "inventories/lab"
+
+
+def run(*command):
+    """Run a command from the checkout's root; returns (seconds, output). Fails loudly."""
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
+    env["PATH"] = "%s:%s" % (ROOT / ".venv" / "bin", env["PATH"])
+    started = time.monotonic()
+    completed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600, check=False)
+    elapsed = time.monotonic() - started
+    if completed.returncode != 0:
+        sys.exit("%s failed (rc %d):\n%s" % (" ".join(command), completed.returncode, completed.stdout[-4000:]))
+    return elapsed, completed.stdout
+
+
+def changed_tasks(output):
+    """Sum of changed=N over the play recap."""
+    return sum(int(n) for n in re.findall(r"changed=(\d+)", output))
+
+
+def main():
+    run("ansible-playbook", "-i", INVENTORY, "playbooks/lab.yml", "-e", "lab_state=absent")
+    run("ansible-playbook", "-i", INVENTORY, "playbooks/lab.yml")
+    first, first_output = run("ansible-playbook", "-i", INVENTORY, "site.yml")
+    second, second_output = run("ansible-playbook", "-i", INVENTORY, "site.yml")
+    print("converge from bare hosts: %6.1f s, %d tasks changed" % (first, changed_tasks(first_output)))
+    print("second converge:          %6.1f s, %d tasks changed" % (second, changed_tasks(second_output)))
+    print("second / first:           %6.2f" % (second / first))
+
+
+if __name__ == "__main__":
+    main()
