@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark: converge time of the lab from bare hosts, and of a second (no-change) run.
 
 Run on demand, not in CI: `make bench-converge` (or `.venv/bin/python benchmarks/converge_lab.py`).
