@@ -29,3 +29,10 @@ def run_module(module, args="", env=None, check=False):
     except ValueError:
         raise AssertionError("ansible printed no JSON (rc %d):\n%s\n%s" % (completed.returncode, completed.stdout, completed.stderr))
     return output["plays"][0]["tasks"][0]["hosts"]["localhost"]
+
+
+def run_playbook(playbook, inventory, timeout=300):
+    """``ansible-playbook PLAYBOOK -i INVENTORY`` from the checkout's root; the completed process."""
+    environment = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
+    command = [str(Path(sys.executable).parent / "ansible-playbook"), str(playbook), "-i", str(inventory)]
+    return subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=timeout, check=False)

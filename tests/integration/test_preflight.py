@@ -1,0 +1,79 @@
+"""site.yml refuses bad inventories before it changes, or even contacts, any host.
+
+The hosts in these inventories are Docker containers that do not exist: had a play tried to reach
+one, it would fail as unreachable, which these tests tell apart from the preflight's messages.
+"""
+
+import pytest
+import yaml
+
+from ansible_run import ROOT, run_playbook
+
+pytestmark = pytest.mark.integration
+
+
+def write_inventory(tmp_path, servers, agents=(), host_vars=None):
+    host_vars = dict(host_vars or {})
+    nowhere = {"ansible_connection": "community.docker.docker", "ansible_host": "hacron-preflight-nowhere"}
+    inventory = {
+        "dkron": {
+            "vars": dict(nowhere, **dict({"dkron_image": "hacron/dkron:4.1.2"}, **host_vars)),
+            "children": {
+                "dkron_servers": {"hosts": {name: None for name in servers}},
+                "dkron_agents": {"hosts": {name: None for name in agents}},
+            },
+        }
+    }
+    path = tmp_path / "hosts.yml"
+    path.write_text(yaml.safe_dump(inventory))
+    return path
+
+
+def site(tmp_path, *args, **kwargs):
+    result = run_playbook(ROOT / "site.yml", write_inventory(tmp_path, *args, **kwargs))
+    return result.returncode, result.stdout
+
+
+def test_no_servers(tmp_path):
+    rc, out = site(tmp_path, servers=[], agents=["a1"])
+    assert rc != 0
+    assert "no hosts in dkron_servers" in out
+    assert "UNREACHABLE" not in out
+
+
+def test_host_in_both_groups_is_named(tmp_path):
+    rc, out = site(tmp_path, servers=["s1", "s2", "s3"], agents=["s2"])
+    assert rc != 0
+    assert "Hosts in both dkron_servers and dkron_agents: s2" in out
+    assert "UNREACHABLE" not in out
+
+
+def test_even_number_of_servers_is_refused(tmp_path):
+    rc, out = site(tmp_path, servers=["s1", "s2"])
+    assert rc != 0
+    assert "dkron_servers has 2 hosts" in out
+    assert "UNREACHABLE" not in out
+
+
+def test_even_number_of_servers_passes_with_the_override(tmp_path):
+    rc, out = site(tmp_path, servers=["s1", "s2"], host_vars={"dkron_allow_even_servers": True})
+    # The Dkron checks pass; the run then stops at the first host it tries to reach.
+    assert rc != 0
+    assert "dkron_servers has 2 hosts" not in out
+    assert "UNREACHABLE" in out
+
+
+def test_no_image(tmp_path):
+    rc, out = site(tmp_path, servers=["s1"], host_vars={"dkron_image": ""})
+    assert rc != 0
+    assert "dkron_image is empty" in out
+    assert "UNREACHABLE" not in out
+
+
+def test_missing_image_archive(tmp_path):
+    missing = tmp_path / "no-such-archive.tar"
+    rc, out = site(tmp_path, servers=["s1"], host_vars={"dkron_image_archive": str(missing)})
+    assert rc != 0
+    assert "which is no file on the controller" in out
+    assert str(missing) in out
+    assert "UNREACHABLE" not in out
