@@ -1,0 +1,75 @@
+"""Helpers shared by the verifier's tests: other hosts of the scenario, and Dkron's API."""
+
+import json
+import os
+import time
+
+import testinfra
+
+SERVERS = ["molecule-server-1", "molecule-server-2", "molecule-server-3"]
+AGENT = "molecule-agent-1"
+ADDRESSES = {
+    "molecule-server-1": "172.31.0.11",
+    "molecule-server-2": "172.31.0.12",
+    "molecule-server-3": "172.31.0.13",
+    "molecule-agent-1": "172.31.0.21",
+}
+
+_API_CALL = """
+import json, sys, urllib.request, urllib.error
+method, url, body = sys.argv[1], sys.argv[2], sys.argv[3]
+request = urllib.request.Request(url, method=method, data=body.encode() if body else None,
+                                 headers={"Content-Type": "application/json"})
+try:
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        print(json.dumps({"status": answer.status, "body": answer.read().decode()}))
+except urllib.error.HTTPError as error:
+    print(json.dumps({"status": error.code, "body": error.read().decode()}))
+except OSError as error:
+    print(json.dumps({"status": None, "body": str(error)}))
+"""
+
+
+def peer(name):
+    """Another host of the scenario, through molecule's inventory."""
+    return testinfra.get_host("ansible://%s?ansible_inventory=%s" % (name, os.environ["MOLECULE_INVENTORY_FILE"]))
+
+
+def api(server, path, method="GET", body=None):
+    """Call Dkron's API on ``server`` from that host itself (the firewall keeps others out).
+
+    Returns (status, decoded JSON body or text); status is None when nothing answered.
+    """
+    host = peer(server)
+    url = "http://%s:8080%s" % (ADDRESSES[server], path)
+    payload = json.dumps(body) if body is not None else ""
+    answer = json.loads(host.check_output("python3 -c %s %s %s %s", _API_CALL, method, url, payload))
+    try:
+        return answer["status"], json.loads(answer["body"])
+    except ValueError:
+        return answer["status"], answer["body"]
+
+
+def wait_for(check, timeout, interval=1.0, what="condition"):
+    """Poll ``check`` until it returns a truthy value; bounded by ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError("%s not met within %d s (last: %r)" % (what, timeout, last))
+
+
+def leader_name(server):
+    status, body = api(server, "/v1/leader")
+    return body.get("Name") if status == 200 and isinstance(body, dict) else None
+
+
+def voters(server="molecule-server-1"):
+    listing = peer(server).run("docker exec dkron dkron raft list-peers --rpc-addr %s:6868" % ADDRESSES[server])
+    if listing.rc != 0:
+        return []
+    rows = [line.split() for line in listing.stdout.splitlines()[1:] if line.strip()]
+    return sorted(row[0] for row in rows if row[-1] == "true")
