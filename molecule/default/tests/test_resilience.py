@@ -32,10 +32,10 @@ def _finished(executions):
 
 
 def test_tagged_job_runs_on_exactly_one_matching_node_per_run():
-    status, _ = api(SERVERS[0], "/v1/jobs", "POST", TAGGED_JOB)
+    status, _body = api(SERVERS[0], "/v1/jobs", "POST", TAGGED_JOB)
     assert status == 201
     for run in range(3):
-        status, _ = api(SERVERS[0], "/v1/jobs/tagged-once/run", "POST")
+        status, _body = api(SERVERS[0], "/v1/jobs/tagged-once/run", "POST")
         assert status == 200
         wait_for(lambda: len(_finished(api(SERVERS[0], "/v1/jobs/tagged-once/executions")[1])) >= run + 1,
                  timeout=30, what="run %d finished" % (run + 1))
@@ -67,7 +67,7 @@ def _job_on(server, name):
 
 
 def test_killing_the_leader_elects_another_and_jobs_keep_running():
-    status, _ = api(SERVERS[0], "/v1/jobs", "POST", EVERY_SECOND_JOB)
+    status, _body = api(SERVERS[0], "/v1/jobs", "POST", EVERY_SECOND_JOB)
     assert status == 201
     old_leader = wait_for(lambda: leader_name(SERVERS[0]), timeout=30, what="a leader")
     peer(old_leader).check_output("docker kill dkron")
