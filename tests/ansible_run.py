@@ -1,4 +1,4 @@
-"""Runs the collection's modules the way a user does, through the `ansible` command."""
+"""Runs the collection's modules and playbooks the way a user does, from the checkout's root."""
 
 import json
 import os
@@ -7,23 +7,25 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def _run(command, extra_env=None, timeout=300):
+    environment = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    environment.update(extra_env or {})
+    return subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def run_module(module, args="", env=None, check=False):
-    """``ansible localhost -m MODULE -a ARGS`` from the checkout's root; returns the module's result."""
-    environment = dict(os.environ)
-    environment.update(
-        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+    """``ansible localhost -m MODULE -a ARGS``; returns the module's result."""
+    json_output = dict(
         ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
         ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
         ANSIBLE_PYTHON_INTERPRETER=sys.executable,
         ANSIBLE_LOCALHOST_WARNING="0",
     )
-    environment.update(env or {})
-    command = [str(Path(sys.executable).parent / "ansible"), "localhost", "-m", module, "-a", args]
-    if check:
-        command.append("--check")
-    completed = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120, check=False)
+    command = [str(BIN / "ansible"), "localhost", "-m", module, "-a", args] + (["--check"] if check else [])
+    completed = _run(command, dict(json_output, **(env or {})), timeout=120)
     try:
         output = json.loads(completed.stdout)
     except ValueError:
@@ -32,7 +34,5 @@ def run_module(module, args="", env=None, check=False):
 
 
 def run_playbook(playbook, inventory, timeout=300):
-    """``ansible-playbook PLAYBOOK -i INVENTORY`` from the checkout's root; the completed process."""
-    environment = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
-    command = [str(Path(sys.executable).parent / "ansible-playbook"), str(playbook), "-i", str(inventory)]
-    return subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=timeout, check=False)
+    """``ansible-playbook PLAYBOOK -i INVENTORY``; the completed process."""
+    return _run([str(BIN / "ansible-playbook"), str(playbook), "-i", str(inventory)], timeout=timeout)
