@@ -24,9 +24,10 @@ VENV="$ROOT/.venv"
 LAB_SUITES="${LAB_SUITES:-bookworm}"
 DKRON_VERSIONS="${DKRON_VERSIONS:-4.1.2 4.1.1}"
 DKRON_MODULE="github.com/distribworks/dkron/v4"
-DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+# Empty: debootstrap's own default mirror.
+DEBIAN_MIRROR="${DEBIAN_MIRROR:-}"
 # Bump when the steps that turn a debootstrap tree into an image change, to rebuild the images.
-ROOTFS_RECIPE_VERSION=3
+ROOTFS_RECIPE_VERSION=4
 
 started=$(date +%s)
 reused=()
@@ -117,10 +118,9 @@ import_rootfs() {
   say "debootstrap $suite for $image (a minute or two)"
   rm -rf "$dir"
   debootstrap --variant=minbase --cache-dir="$CACHE/debs" --include="$packages" \
-    "$suite" "$dir" "$DEBIAN_MIRROR" >"$log" 2>&1 || { tail -20 "$log"; exit 1; }
-  # The sources a stock Debian install has (debootstrap writes only "main" of the release).
-  printf 'deb %s %s main\ndeb %s %s-updates main\ndeb http://security.debian.org/debian-security %s-security main\n' \
-    "$DEBIAN_MIRROR" "$suite" "$DEBIAN_MIRROR" "$suite" "$suite" >"$dir/etc/apt/sources.list"
+    "$suite" "$dir" ${DEBIAN_MIRROR:+"$DEBIAN_MIRROR"} >"$log" 2>&1 || { tail -20 "$log"; exit 1; }
+  # debootstrap writes only the release's "main"; add its -updates suite from the same mirror.
+  sed -n "s/^deb \(.*\) $suite main\$/deb \1 $suite-updates main/p" "$dir/etc/apt/sources.list" >>"$dir/etc/apt/sources.list"
   rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
   if [[ "$keep_apt_lists" == yes ]]; then
     # A host keeps apt's lists, as an installed one has them: with none, Ansible's apt module
