@@ -85,7 +85,7 @@ molecule:
 
 # Benchmarks: run on demand, never in CI (the machines are shared and noisy).
 bench-converge: setup
-	python benchmarks/converge_lab.py
+	python bench/converge_lab.py
 
 clean:
 	rm -rf $(CACHE)/build $(SANITY_ROOT) .pytest_cache

@@ -199,9 +199,9 @@ class LoopbackCluster:
             timeout=10,
             check=False,
         )
-        # Output: a header line, then "Node  ID  Address  State  Voter" rows.
+        # Output: a header line, then "Node  ID  Address  State  Voter" rows; the ID is the node name.
         rows = [line.split() for line in listing.stdout.splitlines()[1:] if line.strip()]
-        return [row[0] for row in rows if row and row[-1] == "true"]
+        return [row[1] for row in rows if len(row) == 5 and row[-1] == "true"]
 
     def leader(self):
         """The server that currently leads."""

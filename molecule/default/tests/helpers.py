@@ -1,11 +1,15 @@
 """Helpers shared by the verifier's tests: other hosts of the scenario, and Dkron's API."""
 
+import functools
 import json
 import os
+import subprocess
 import time
+from pathlib import Path
 
 import testinfra
 
+ROOT = Path(__file__).resolve().parents[3]
 SERVERS = ["molecule-server-1", "molecule-server-2", "molecule-server-3"]
 AGENT = "molecule-agent-1"
 ADDRESSES = {
@@ -62,14 +66,54 @@ def wait_for(check, timeout, interval=1.0, what="condition"):
     raise AssertionError("%s not met within %d s (last: %r)" % (what, timeout, last))
 
 
+@functools.lru_cache(maxsize=None)
+def network_mode():
+    """The scenario's dkron_network_mode (host unless its inventory says overlay)."""
+    return peer(SERVERS[0]).ansible.get_variables().get("dkron_network_mode", "host")
+
+
+def container(name):
+    """The Dkron container's name on host ``name`` (unique in the Swarm in overlay mode)."""
+    return "dkron-%s" % name if network_mode() == "overlay" else "dkron"
+
+
+def rpc_address(name):
+    """Where Dkron's gRPC listens on ``name``: its container on the overlay, else the host."""
+    return container(name) if network_mode() == "overlay" else ADDRESSES[name]
+
+
+def overlay_ip(name):
+    """The address the container on ``name`` has on the overlay network."""
+    networks = json.loads(peer(name).check_output(
+        "docker inspect --format '{{json .NetworkSettings.Networks}}' %s", container(name)))
+    return networks["hacron-dkron"]["IPAddress"]
+
+
 def leader_name(server):
     status, body = api(server, "/v1/leader")
     return body.get("Name") if status == 200 and isinstance(body, dict) else None
 
 
 def voters(server="molecule-server-1"):
-    listing = peer(server).run("docker exec dkron dkron raft list-peers --rpc-addr %s:6868" % ADDRESSES[server])
+    listing = peer(server).run(
+        "docker exec %s dkron raft list-peers --rpc-addr %s:6868", container(server), rpc_address(server))
     if listing.rc != 0:
         return []
     rows = [line.split() for line in listing.stdout.splitlines()[1:] if line.strip()]
-    return sorted(row[0] for row in rows if row[-1] == "true")
+    return sorted(row[1] for row in rows if row[-1] == "true")  # columns: Node ID Address State Voter
+
+
+def run_site(*inventories):
+    """Run site.yml on the scenario's hosts, with further inventory sources layered over it."""
+    command = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"]]
+    for inventory in inventories:
+        command += ["-i", str(inventory)]
+    return subprocess.run(
+        command + [str(ROOT / "site.yml")],
+        cwd=ROOT,
+        env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg")),
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )

@@ -5,7 +5,7 @@ import json
 import pytest
 import yaml
 
-from helpers import ADDRESSES, AGENT, SERVERS, api, leader_name, peer, voters
+from helpers import ADDRESSES, AGENT, SERVERS, api, container, leader_name, network_mode, peer, rpc_address, voters
 
 # Values that differ from server to server by design.
 HOST_SPECIFIC = {"node-name", "bind-addr", "advertise-addr", "tags"}
@@ -20,7 +20,13 @@ def test_server_config_is_the_same_as_the_first_but_for_host_values(name):
     first = {k: v for k, v in config_of(SERVERS[0]).items() if k not in HOST_SPECIFIC}
     this = config_of(name)
     assert this["node-name"] == name
-    assert this["bind-addr"] == "%s:8946" % ADDRESSES[name]
+    if network_mode() == "overlay":
+        # Dkron picks its address in the overlay's subnet at start (it changes on re-creation).
+        assert this["bind-addr"] == '{{ GetAllInterfaces | include "network" "10.231.0.0/24" | attr "address" }}:8946'
+        assert this["retry-join"] == ["dkron-%s:8946" % server for server in SERVERS]
+    else:
+        assert this["bind-addr"] == "%s:8946" % ADDRESSES[name]
+        assert this["retry-join"] == ["%s:8946" % ADDRESSES[server] for server in SERVERS]
     assert {k: v for k, v in this.items() if k not in HOST_SPECIFIC} == first
     assert "bootstrap-expect" not in this
     assert this["disable-usage-stats"] is True
@@ -40,9 +46,10 @@ def test_agent_config_has_the_cluster_key_and_no_api():
 
 
 def test_three_voters_and_exactly_one_leader():
-    listing = peer(SERVERS[0]).check_output("docker exec dkron dkron raft list-peers --rpc-addr 172.31.0.11:6868")
+    listing = peer(SERVERS[0]).check_output(
+        "docker exec %s dkron raft list-peers --rpc-addr %s:6868", container(SERVERS[0]), rpc_address(SERVERS[0]))
     rows = [line.split() for line in listing.splitlines()[1:] if line.strip()]
-    assert sorted(row[0] for row in rows if row[-1] == "true") == SERVERS
+    assert sorted(row[1] for row in rows if row[-1] == "true") == SERVERS  # columns: Node ID Address State Voter
     assert [row[3] for row in rows].count("leader") == 1
     assert voters() == SERVERS
 
@@ -58,7 +65,16 @@ def test_all_members_alive_and_every_server_agrees_on_the_leader():
 
 
 def test_containers_stop_gracefully_and_restart_on_failure():
-    inspect = json.loads(peer(SERVERS[0]).check_output("docker inspect dkron"))[0]
+    inspect = json.loads(peer(SERVERS[0]).check_output("docker inspect %s", container(SERVERS[0])))[0]
     assert inspect["Config"]["StopTimeout"] == 300
     assert inspect["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
-    assert inspect["HostConfig"]["NetworkMode"] == "host"
+    if network_mode() == "overlay":
+        assert inspect["HostConfig"]["NetworkMode"] == "hacron-dkron"
+        assert inspect["HostConfig"]["PortBindings"] == {"8080/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}
+    else:
+        assert inspect["HostConfig"]["NetworkMode"] == "host"
+
+
+def test_agent_publishes_no_port():
+    inspect = json.loads(peer(AGENT).check_output("docker inspect %s", container(AGENT)))[0]
+    assert not inspect["HostConfig"]["PortBindings"]

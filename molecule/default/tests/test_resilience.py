@@ -1,11 +1,10 @@
 """What the cluster survives. These tests disturb it, so they run last (file order), in order."""
 
-import os
-import subprocess
 import time
-from pathlib import Path
 
-from helpers import SERVERS, api, leader_name, peer, voters, wait_for
+from helpers import (
+    SERVERS, api, container, leader_name, network_mode, overlay_ip, peer, run_site, voters, wait_for,
+)
 
 TAGGED_JOB = {
     "name": "tagged-once",
@@ -24,7 +23,6 @@ EVERY_SECOND_JOB = {
     "tags": {"key": "value:1"},
 }
 MATCHING_NODES = {"molecule-server-2", "molecule-agent-1"}
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def _finished(executions):
@@ -51,10 +49,17 @@ def test_tagged_job_runs_on_exactly_one_matching_node_per_run():
 
 
 def test_all_servers_stopped_and_started_keep_their_jobs():
+    overlay = network_mode() == "overlay"
+    addresses_before = {name: overlay_ip(name) for name in SERVERS} if overlay else {}
     for name in SERVERS:
-        peer(name).check_output("docker stop dkron")
-    for name in SERVERS:
-        peer(name).check_output("docker start dkron")
+        peer(name).check_output("docker stop %s", container(name))
+    # Started in the reverse order, so that on the overlay no container gets its old address back.
+    for name in reversed(SERVERS):
+        peer(name).check_output("docker start %s", container(name))
+    if overlay:
+        addresses_after = {name: overlay_ip(name) for name in SERVERS}
+        print("overlay addresses before %s, after %s" % (addresses_before, addresses_after))
+        assert all(addresses_after[name] != addresses_before[name] for name in SERVERS)
     wait_for(lambda: voters() == SERVERS and leader_name(SERVERS[0]), timeout=120, what="cluster re-formed")
     for name in SERVERS:
         status, job = wait_for(lambda n=name: _job_on(n, "tagged-once"), timeout=30, what="job on %s" % name)
@@ -70,7 +75,7 @@ def test_killing_the_leader_elects_another_and_jobs_keep_running():
     status, _body = api(SERVERS[0], "/v1/jobs", "POST", EVERY_SECOND_JOB)
     assert status == 201
     old_leader = wait_for(lambda: leader_name(SERVERS[0]), timeout=30, what="a leader")
-    peer(old_leader).check_output("docker kill dkron")
+    peer(old_leader).check_output("docker kill %s", container(old_leader))
     others = [name for name in SERVERS if name != old_leader]
 
     def elected():
@@ -88,24 +93,16 @@ def test_killing_the_leader_elects_another_and_jobs_keep_running():
 
     count = runs_after_kill()
     wait_for(lambda: runs_after_kill() >= count + 2, timeout=30, what="two runs under the new leader")
-    peer(old_leader).check_output("docker start dkron")
+    peer(old_leader).check_output("docker start %s", container(old_leader))
     wait_for(lambda: voters(others[0]) == SERVERS, timeout=120, what="old leader back as a voter")
     api(others[0], "/v1/jobs/every-two-seconds", "DELETE")
 
 
 def test_first_server_with_a_wiped_data_dir_rejoins_the_same_cluster():
     first = peer(SERVERS[0])
-    first.check_output("docker stop dkron")
+    first.check_output("docker stop %s", container(SERVERS[0]))
     first.check_output("rm -rf /var/lib/dkron/raft")
-    converge = subprocess.run(
-        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(ROOT / "site.yml")],
-        cwd=ROOT,
-        env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg")),
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    converge = run_site()
     assert converge.returncode == 0, converge.stdout[-3000:]
     assert "Existing cluster" in converge.stdout
     wait_for(lambda: voters(SERVERS[1]) == SERVERS, timeout=120, what="three voters")

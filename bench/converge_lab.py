@@ -1,6 +1,6 @@
 """Benchmark: converge time of the lab from bare hosts, and of a second (no-change) run.
 
-Run on demand, not in CI: `make bench-converge` (or `.venv/bin/python benchmarks/converge_lab.py`).
+Run on demand, not in CI: `make bench-converge` (or `.venv/bin/python bench/converge_lab.py`).
 It recreates the lab's hosts, so anything on them is lost. It prints wall times, the tasks changed
 per run, and the ratio of the second run to the first, both measured in this one run.
 """

@@ -1,0 +1,31 @@
+"""A server that never comes up: site.yml ends a bounded wait and names it. Runs after the others."""
+
+import time
+
+import pytest
+
+from helpers import SERVERS, leader_name, network_mode, run_site, voters, wait_for
+
+BROKEN = SERVERS[2]
+
+
+@pytest.mark.skipif(network_mode() != "host", reason="the wait does not depend on the network mode; run once")
+def test_a_server_that_never_comes_up_ends_the_wait_naming_it(tmp_path):
+    # Dkron exits at start when raft-multiplier is out of 1..10; the container's restart policy
+    # brings it back only to exit again, so the server never answers.
+    broken = tmp_path / "broken.yml"
+    broken.write_text(
+        "all:\n  hosts:\n    %s:\n      dkron_extra_config: {raft-multiplier: 99}\n      dkron_wait_timeout: 30\n" % BROKEN
+    )
+    started = time.monotonic()
+    failed = run_site(broken)
+    took = time.monotonic() - started
+    print("site.yml with %s broken failed after %.0f s" % (BROKEN, took))
+    assert failed.returncode != 0
+    assert "%s: no leader after 30 s" % BROKEN in failed.stdout, failed.stdout[-3000:]
+    # The cluster kept its quorum meanwhile: the two others still agree on a leader.
+    assert leader_name(SERVERS[0]) in SERVERS[:2]
+
+    repaired = run_site()
+    assert repaired.returncode == 0, repaired.stdout[-3000:]
+    wait_for(lambda: voters() == SERVERS, timeout=120, what="the repaired server back as a voter")
