@@ -79,3 +79,25 @@ def test_missing_image_archive(tmp_path):
     assert "which is no file on the controller" in out
     assert str(missing) in out
     assert HOST_PLAY not in out
+
+
+def test_overlay_mode_without_its_swarm_network(tmp_path):
+    rc, out = site(tmp_path, servers=["s1"], host_vars={"dkron_network_mode": "overlay"})
+    assert rc != 0
+    assert "swarm_overlay_networks does not list hacron-dkron" in out
+    assert HOST_PLAY not in out
+
+
+def test_overlay_mode_with_its_swarm_network_passes(tmp_path):
+    overlay = {"dkron_network_mode": "overlay", "swarm_overlay_networks": [{"name": "hacron-dkron", "subnet": "10.231.0.0/24"}]}
+    rc, out = site(tmp_path, servers=["s1"], host_vars=overlay)
+    assert rc != 0  # the hosts do not exist; the point is that the Dkron checks let the run go on
+    assert "swarm_overlay_networks does not list" not in out
+    assert HOST_PLAY in out
+
+
+def test_unknown_network_mode(tmp_path):
+    rc, out = site(tmp_path, servers=["s1"], host_vars={"dkron_network_mode": "bridge"})
+    assert rc != 0
+    assert "dkron_network_mode is bridge; it must be host or overlay" in out
+    assert HOST_PLAY not in out
