@@ -7,7 +7,7 @@
 # run reuses what is there and says so.
 #
 # Knobs (environment):
-#   LAB_SUITES          Debian suites for lab host images (default "bookworm"; add "trixie")
+#   LAB_SUITES          Debian suites for lab host images (default "bookworm trixie")
 #   DKRON_VERSIONS      Dkron versions to provide (default "4.1.2 4.1.1"; the first is the target)
 #   DKRON_BINARY_DIR    a directory holding <version>/dkron binaries built elsewhere; used when
 #                       the Go module cannot be fetched here (air-gapped or filtered proxies)
@@ -21,7 +21,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # what belongs to this checkout (the collection link, build outputs).
 CACHE="${HACRON_CACHE:-$HOME/.cache/hacron}"
 VENV="$ROOT/.venv"
-LAB_SUITES="${LAB_SUITES:-bookworm}"
+LAB_SUITES="${LAB_SUITES:-bookworm trixie}"
 DKRON_VERSIONS="${DKRON_VERSIONS:-4.1.2 4.1.1}"
 DKRON_MODULE="github.com/distribworks/dkron/v4"
 # Empty: debootstrap's own default mirror.
