@@ -16,7 +16,7 @@ ARTIFACT := $(CACHE)/build/hacron-dkron-$(VERSION).tar.gz
 SANITY_ROOT := $(or $(TMPDIR),/tmp)/hacron-dkron-sanity
 
 .PHONY: help setup setup-venv lab lab-up lab-down lab-ping lab-converge lab-status test test-fast lint build sanity \
-        units integration molecule bench-converge clean
+        units integration molecule bench-converge bench-jobs clean
 
 help:
 	@echo "make lab        from nothing to a Dkron cluster on the lab (setup, hosts, site.yml, status)"
@@ -87,6 +87,9 @@ molecule:
 # Benchmarks: run on demand, never in CI (the machines are shared and noisy).
 bench-converge: setup
 	python bench/converge_lab.py
+
+bench-jobs: setup
+	python bench/job_set.py
 
 clean:
 	rm -rf $(CACHE)/build $(SANITY_ROOT) .pytest_cache
