@@ -362,12 +362,18 @@ def check_schedule(schedule, timezone="", parent_job=None):
         if parent_job:
             return
         raise JobSpecError("a job needs a schedule unless it has a parent_job (use @manually to run it only on demand)")
+    _firing_schedule(schedule)
+
+
+def _firing_schedule(schedule):
+    """parse_schedule's answer for a schedule that can fire; JobSpecError otherwise."""
     if not isinstance(schedule, str):
         raise JobSpecError("schedule must be a string")
-    kind, detail, _zone_name = parse_schedule(schedule)
+    kind, detail, zone_name = parse_schedule(schedule)
     if kind == "cron" and _never_fires(detail):
         raise JobSpecError("schedule %r can never fire: no date matches its day-of-month, month and "
                            "day-of-week fields (such as 30 February)" % schedule)
+    return kind, detail, zone_name
 
 
 # --- previews -----------------------------------------------------------------------------------------
@@ -385,8 +391,7 @@ def preview_runs(schedule, timezone="", count=5, now=None):
     Notes flag the local times a daylight-saving change makes skipped (they do not exist that day)
     or doubled (they happen twice), looking ahead a year. Needs croniter for cron expressions.
     """
-    check_schedule(schedule, timezone)
-    kind, detail, prefix_zone = parse_schedule(schedule)
+    kind, detail, prefix_zone = _firing_schedule(schedule)
     zone_name = prefix_zone or timezone or ""
     zone = _zone(zone_name)
     if zone is None:
