@@ -16,7 +16,7 @@ ARTIFACT := $(CACHE)/build/hacron-dkron-$(VERSION).tar.gz
 SANITY_ROOT := $(or $(TMPDIR),/tmp)/hacron-dkron-sanity
 
 .PHONY: help setup setup-venv lab lab-up lab-down lab-ping lab-converge lab-status test test-fast lint build sanity \
-        units integration molecule bench-converge bench-jobs clean
+        units integration molecule bench-converge bench-jobs bench-rolling clean
 
 help:
 	@echo "make lab        from nothing to a Dkron cluster on the lab (setup, hosts, site.yml, status)"
@@ -77,9 +77,10 @@ integration:
 # The scenarios deploy Dkron from the image archive that setup saves; without a Dkron binary
 # there is none (see scripts/setup.sh), and they are skipped unless HACRON_REQUIRE_DKRON=1.
 # default runs on Debian 12 hosts, overlay on Debian 13 ones: both releases are converged.
+# rolling_update converges Dkron 4.1.1 and upgrades it to 4.1.2 (both archives come from setup).
 molecule:
 	@if [ -s "$(HACRON_CACHE)/images/dkron-4.1.2.tar" ] || [ "$${HACRON_REQUIRE_DKRON:-0}" = 1 ]; then \
-	  molecule test -s default && HACRON_LAB_SUITE=trixie molecule test -s overlay; \
+	  molecule test -s default && HACRON_LAB_SUITE=trixie molecule test -s overlay && molecule test -s rolling_update; \
 	else \
 	  echo "SKIPPED molecule: no Dkron image archive at $(HACRON_CACHE)/images/dkron-4.1.2.tar (see setup's summary)"; \
 	fi
@@ -90,6 +91,9 @@ bench-converge: setup
 
 bench-jobs: setup
 	python bench/job_set.py
+
+bench-rolling: setup
+	python bench/rolling_update.py
 
 clean:
 	rm -rf $(CACHE)/build $(SANITY_ROOT) .pytest_cache

@@ -19,6 +19,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
 import time
 import traceback
 
@@ -120,6 +121,12 @@ class DkronClient:
             url_username=params.get("url_username"),
             url_password=params.get("url_password"),
         )
+
+    def at(self, api_url):
+        """A client for another server of the cluster, sharing this one's session and settings."""
+        other = copy.copy(self)
+        other.api_url = api_url.rstrip("/")
+        return other
 
     # --- transport ---------------------------------------------------------------------------
     def request(self, method, path, params=None, json=None, ok=(200,)):

@@ -105,11 +105,16 @@ def voters(server="molecule-server-1"):
 
 def run_site(*inventories):
     """Run site.yml on the scenario's hosts, with further inventory sources layered over it."""
-    command = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"]]
+    arguments = []
     for inventory in inventories:
-        command += ["-i", str(inventory)]
+        arguments += ["-i", str(inventory)]
+    return run_playbook("site.yml", *arguments)
+
+
+def run_playbook(playbook, *arguments):
+    """Run a playbook of this project on the scenario's hosts; further ansible-playbook arguments."""
     return subprocess.run(
-        command + [str(ROOT / "site.yml")],
+        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], *arguments, str(ROOT / playbook)],
         cwd=ROOT,
         env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg")),
         capture_output=True,
@@ -117,3 +122,29 @@ def run_site(*inventories):
         timeout=900,
         check=False,
     )
+
+
+def cluster_views(servers):
+    """What each server sees (leader, members and their status, the last executions): for failure messages."""
+    lines = []
+    for server in servers:
+        members = api(server, "/v1/members")[1]
+        seen = ["%s=%s@%s" % (m.get("Name"), m.get("statusText"), m.get("Addr")) for m in members] \
+            if isinstance(members, list) else members
+        lines.append("%s: leader %s, members %s" % (server, leader_name(server), seen))
+        logs = peer(server).run("docker logs --tail 15 %s 2>&1", container(server)).stdout
+        lines.append("%s: last log lines:\n%s" % (server, logs))
+    return "\n".join(lines)
+
+
+def failed_tasks(stdout):
+    """The failed tasks of an ansible-playbook run's output, with their task headers, and its recap."""
+    blocks = stdout.split("\nTASK ")
+    failed = ["TASK " + block for block in blocks if "fatal:" in block or "FAILED!" in block]
+    return "\n".join(failed) + "\n" + stdout[stdout.rfind("PLAY RECAP"):]
+
+
+def alive_members(server):
+    """Names of the members ``server`` sees alive, sorted."""
+    status, members = api(server, "/v1/members")
+    return sorted(m["Name"] for m in members if m.get("statusText") == "alive") if status == 200 else []

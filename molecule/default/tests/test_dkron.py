@@ -23,10 +23,11 @@ def test_server_config_is_the_same_as_the_first_but_for_host_values(name):
     if network_mode() == "overlay":
         # Dkron picks its address in the overlay's subnet at start (it changes on re-creation).
         assert this["bind-addr"] == '{{ GetAllInterfaces | include "network" "10.231.0.0/24" | attr "address" }}:8946'
-        assert this["retry-join"] == ["dkron-%s:8946" % server for server in SERVERS]
+        # Every node, servers first: an agent must be found again when all servers change address.
+        assert this["retry-join"] == ["dkron-%s:8946" % node for node in SERVERS + [AGENT]]
     else:
         assert this["bind-addr"] == "%s:8946" % ADDRESSES[name]
-        assert this["retry-join"] == ["%s:8946" % ADDRESSES[server] for server in SERVERS]
+        assert this["retry-join"] == ["%s:8946" % ADDRESSES[node] for node in SERVERS + [AGENT]]
     assert {k: v for k, v in this.items() if k not in HOST_SPECIFIC} == first
     assert "bootstrap-expect" not in this
     assert this["disable-usage-stats"] is True

@@ -3,7 +3,8 @@
 import time
 
 from helpers import (
-    SERVERS, api, container, leader_name, network_mode, overlay_ip, peer, run_site, voters, wait_for,
+    AGENT, SERVERS, alive_members, api, cluster_views, container, failed_tasks, leader_name, network_mode, overlay_ip, peer, run_site,
+    voters, wait_for,
 )
 
 TAGGED_JOB = {
@@ -30,6 +31,7 @@ def _finished(executions):
 
 
 def test_tagged_job_runs_on_exactly_one_matching_node_per_run():
+    api(SERVERS[0], "/v1/jobs/tagged-once", "DELETE")  # with its executions, left by an earlier verify
     status, _body = api(SERVERS[0], "/v1/jobs", "POST", TAGGED_JOB)
     assert status == 201
     for run in range(3):
@@ -61,6 +63,10 @@ def test_all_servers_stopped_and_started_keep_their_jobs():
         print("overlay addresses before %s, after %s" % (addresses_before, addresses_after))
         assert all(addresses_after[name] != addresses_before[name] for name in SERVERS)
     wait_for(lambda: voters() == SERVERS and leader_name(SERVERS[0]), timeout=120, what="cluster re-formed")
+    # The agent was not restarted: it must find the servers at their new addresses too, or jobs
+    # tagged for it never run again.
+    wait_for(lambda: alive_members(SERVERS[0]) == sorted(SERVERS + [AGENT]), timeout=120,
+             what="every member alive, the agent included")
     for name in SERVERS:
         status, job = wait_for(lambda n=name: _job_on(n, "tagged-once"), timeout=30, what="job on %s" % name)
         assert job["tags"] == {"key": "value:1"}
@@ -92,7 +98,11 @@ def test_killing_the_leader_elects_another_and_jobs_keep_running():
         return len(executions)
 
     count = runs_after_kill()
-    wait_for(lambda: runs_after_kill() >= count + 2, timeout=30, what="two runs under the new leader")
+    try:
+        wait_for(lambda: runs_after_kill() >= count + 2, timeout=30, what="two runs under the new leader")
+    except AssertionError:
+        print(cluster_views(others))
+        raise
     peer(old_leader).check_output("docker start %s", container(old_leader))
     wait_for(lambda: voters(others[0]) == SERVERS, timeout=120, what="old leader back as a voter")
     api(others[0], "/v1/jobs/every-two-seconds", "DELETE")
@@ -103,7 +113,7 @@ def test_first_server_with_a_wiped_data_dir_rejoins_the_same_cluster():
     first.check_output("docker stop %s", container(SERVERS[0]))
     first.check_output("rm -rf /var/lib/dkron/raft")
     converge = run_site()
-    assert converge.returncode == 0, converge.stdout[-3000:]
+    assert converge.returncode == 0, failed_tasks(converge.stdout)
     assert "Existing cluster" in converge.stdout
     wait_for(lambda: voters(SERVERS[1]) == SERVERS, timeout=120, what="three voters")
     leaders = {leader_name(name) for name in SERVERS}

@@ -1,0 +1,52 @@
+"""Benchmark: a rolling update's total time against the sum of single-node restart-to-healthy times.
+
+Run on demand, not in CI: `make bench-rolling` (or `.venv/bin/python bench/rolling_update.py`).
+It recreates the lab's hosts (anything on them is lost), converges them on Dkron 4.1.1, then:
+- restarts each node alone and times it until the cluster is whole again (the health gate);
+- runs playbooks/rolling_update.yml to 4.1.2 and times the whole run.
+All figures come from this one run; the ratio is the update's overhead over bare restarts (probes,
+plan, gates before and after each step, quiet windows; no job is scheduled, so those are short).
+"""
+
+import time
+
+from converge_lab import INVENTORY, run
+
+SERVERS = ["lab-server-1", "lab-server-2", "lab-server-3"]
+NODES = ["lab-agent-1"] + SERVERS
+ARCHIVE = "{{ hacron_cache_dir }}/images/dkron-%s.tar"
+
+
+def on_version(version):
+    return ["-e", "dkron_image=hacron/dkron:%s" % version, "-e", "dkron_image_archive=%s" % (ARCHIVE % version)]
+
+
+def restart_to_healthy(node):
+    """Seconds from a restart of ``node``'s container until the gate sees the cluster whole."""
+    gate_host = next(server for server in SERVERS if server != node)
+    started = time.monotonic()
+    run("ansible", "-i", INVENTORY, node, "-m", "community.docker.docker_container",
+        "-a", "name=dkron state=started restart=true")
+    run("ansible", "-i", INVENTORY, gate_host, "-m", "hacron.dkron.dkron_health_gate",
+        "-a", "api_url=http://127.0.0.1:8080 servers=%s nodes=%s raft_container=dkron" % (",".join(SERVERS), node))
+    return time.monotonic() - started
+
+
+def main():
+    run("ansible-playbook", "-i", INVENTORY, "playbooks/lab.yml", "-e", "lab_state=absent")
+    run("ansible-playbook", "-i", INVENTORY, "playbooks/lab.yml")
+    run("ansible-playbook", "-i", INVENTORY, "site.yml", *on_version("4.1.1"))
+
+    singles = {node: restart_to_healthy(node) for node in NODES}
+    total, output = run("ansible-playbook", "-i", INVENTORY, "playbooks/rolling_update.yml", *on_version("4.1.2"))
+    order = [line for line in output.splitlines() if "Updated in this order" in line]
+
+    for node, seconds in singles.items():
+        print("restart to healthy, %-13s %6.1f s" % (node + ":", seconds))
+    print("sum of single restarts:          %6.1f s" % sum(singles.values()))
+    print("rolling update 4.1.1 -> 4.1.2:   %6.1f s  %s" % (total, order[0].strip(' "') if order else ""))
+    print("update / sum of restarts:        %6.2f" % (total / sum(singles.values())))
+
+
+if __name__ == "__main__":
+    main()

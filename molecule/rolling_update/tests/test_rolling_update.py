@@ -1,0 +1,172 @@
+"""A rolling update from Dkron 4.1.1 to 4.1.2 while two canary jobs run, with a failure on the way.
+
+The tests run in order and share STATE: the canaries start, a first update stops on a broken image
+on the second node, a rerun after the fix completes, a third run changes nothing, and the canaries'
+records are then read for missed and doubled runs.
+"""
+
+import os
+import re
+import time
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+from helpers import AGENT, SERVERS, api, failed_tasks, leader_name, peer, run_playbook, voters, wait_for
+
+NODES = SERVERS + [AGENT]
+TARGET = "4.1.2"
+ARCHIVE = Path(os.environ.get("HACRON_CACHE", Path.home() / ".cache/hacron")) / "images" / ("dkron-%s.tar" % TARGET)
+UPDATE = ["-e", "dkron_image=hacron/dkron:%s" % TARGET, "-e", "dkron_image_archive=%s" % ARCHIVE,
+          # A broken node fails its gate after 45 s instead of the default 180.
+          "-e", "dkron_wait_timeout=45"]
+# Each canary appends the time to a file in the data dir of the host that runs it; `dc: dc1:1`
+# (a tag every node has) lets Dkron pick any one node per run.
+CANARIES = {"canary-ten-seconds": "@every 10s", "canary-minute": "0 * * * * *"}
+STATE = {}
+
+
+def canary_job(name, schedule):
+    return {
+        "name": name,
+        "schedule": schedule,
+        "tags": {"dc": "dc1:1"},
+        "executor": "shell",
+        "executor_config": {"shell": "true", "command": "date +%%s >> /var/lib/dkron/%s.log" % name},
+    }
+
+
+def started_at():
+    """When each node's Dkron container last started (RFC 3339 strings, comparable as text)."""
+    return {name: peer(name).check_output("docker inspect --format '{{.State.StartedAt}}' dkron") for name in NODES}
+
+
+def versions():
+    status, members = api(SERVERS[0], "/v1/members")
+    assert status == 200, members
+    return {member["Name"]: member["Tags"]["version"] for member in members if member["statusText"] == "alive"}
+
+
+def recap_changes(stdout):
+    """changed= of every host in the PLAY RECAP."""
+    return {host: int(changed) for host, changed in re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", stdout, re.M)}
+
+
+def canary_times(name):
+    """Every run of a canary from the files on all hosts: sorted epoch seconds, and runs per host."""
+    times, per_host = [], Counter()
+    for node in NODES:
+        text = peer(node).check_output("cat /var/lib/dkron/%s.log 2>/dev/null || true", name)
+        stamps = [int(line) for line in text.split()]
+        times += stamps
+        per_host[node] = len(stamps)
+    return sorted(times), per_host
+
+
+def test_the_canaries_run_before_the_update():
+    assert set(versions().values()) == {"4.1.1"}, versions()
+    STATE["created"] = time.time()
+    for name, schedule in CANARIES.items():
+        status, body = api(SERVERS[0], "/v1/jobs", "POST", canary_job(name, schedule))
+        assert status == 201, body
+    wait_for(lambda: len(canary_times("canary-minute")[0]) >= 1, timeout=75, interval=3, what="a minute canary run")
+    assert len(canary_times("canary-ten-seconds")[0]) >= 2
+
+
+def test_a_node_whose_new_image_cannot_start_stops_the_update_there():
+    leader = leader_name(SERVERS[0])
+    followers = sorted(set(SERVERS) - {leader})
+    STATE["expected_order"] = [AGENT] + followers + [leader]
+    second = followers[0]
+    STATE["broken"] = second
+    # The second node gets a "4.1.2" image whose entry point exits at once; the update must not
+    # load the real one over it (it is present), so its container cannot start.
+    host = peer(second)
+    host.check_output("docker create --name broken-dkron hacron/dkron:4.1.1")
+    host.check_output("docker commit --change 'ENTRYPOINT [\"/bin/false\"]' broken-dkron hacron/dkron:%s", TARGET)
+    host.check_output("docker rm broken-dkron")
+    before = started_at()
+
+    run = run_playbook("playbooks/rolling_update.yml", *UPDATE)
+
+    assert run.returncode != 0, run.stdout[-3000:]
+    failure = failed_tasks(run.stdout)
+    assert "after updating %s: the cluster is not whole" % second in failure, failure
+    assert "server %s is" % second in failure, failure
+    after = started_at()
+    assert after[AGENT] > before[AGENT], "the agent was updated first"
+    untouched = [name for name in SERVERS if name != second]
+    assert all(after[name] == before[name] for name in untouched), (before, after)
+    assert versions()[AGENT] == TARGET
+    # Quorum kept: the two others have a leader and accept a write (a Raft commit).
+    assert leader_name(untouched[0]) in untouched
+    status, body = api(untouched[0], "/v1/jobs", "POST", {"name": "quorum-probe", "schedule": "@manually",
+                                                          "executor": "shell",
+                                                          "executor_config": {"command": "true"}})
+    assert status == 201, body
+    api(untouched[0], "/v1/jobs/quorum-probe", "DELETE")
+
+
+def test_after_the_fix_a_rerun_completes_with_the_leader_last():
+    second = STATE["broken"]
+    peer(second).check_output("docker rmi -f hacron/dkron:%s", TARGET)  # the real image is loaded again
+    before = started_at()
+
+    run = run_playbook("playbooks/rolling_update.yml", *UPDATE)
+
+    assert run.returncode == 0, failed_tasks(run.stdout)
+    expected = STATE["expected_order"]
+    assert "Updated in this order: %s" % ", ".join(expected[1:]) in run.stdout, run.stdout[-3000:]
+    after = started_at()
+    assert after[AGENT] == before[AGENT], "the agent, already updated, was not restarted"
+    # The order the containers were started in: agent (first run), followers, the leader last.
+    assert sorted(NODES, key=after.get) == expected, after
+    assert versions() == {name: TARGET for name in NODES}
+    assert voters(SERVERS[0]) == SERVERS
+    assert len({leader_name(name) for name in SERVERS}) == 1
+    STATE["finished"] = time.time()
+
+
+def test_a_rerun_at_the_target_version_changes_and_restarts_nothing():
+    before = started_at()
+    run = run_playbook("playbooks/rolling_update.yml", *UPDATE)
+    assert run.returncode == 0, failed_tasks(run.stdout)
+    assert "Nothing to update" in run.stdout
+    changes = recap_changes(run.stdout)
+    assert set(NODES) <= set(changes) and not any(changes.values()), changes
+    assert started_at() == before
+
+
+def test_no_canary_run_was_missed_or_doubled():
+    # One more minute boundary after the update, so that the last minute is complete.
+    time.sleep(max(0, 62 - (time.time() - STATE["finished"])))
+    start, end = STATE["created"], time.time()
+
+    minute_runs, minute_hosts = canary_times("canary-minute")
+    minutes = [m for m in range(int(start // 60 + 1) * 60, int(end), 60) if m + 5 < end]
+    per_minute = Counter(run - run % 60 for run in minute_runs)
+    missed_minutes = [datetime.utcfromtimestamp(m).isoformat() for m in minutes if per_minute[m] == 0]
+    doubled_minutes = [datetime.utcfromtimestamp(m).isoformat() for m, count in per_minute.items() if count > 1]
+    late = [run for run in minute_runs if run % 60 > 5]
+
+    ten_runs, ten_hosts = canary_times("canary-ten-seconds")
+    gaps = [later - earlier for earlier, later in zip(ten_runs, ten_runs[1:])]
+    doubled_ten = [gap for gap in gaps if gap < 5]
+    missed_ten = sum(max(0, round(gap / 10) - 1) for gap in gaps)
+
+    status, executions = api(SERVERS[0], "/v1/jobs/canary-minute/executions")
+    assert status == 200, executions
+    executions_per_minute = Counter(execution["started_at"][:16] for execution in executions)
+
+    print("\ncanary-minute: %d minutes checked from %s to %s, runs per host %s, missed %s, doubled %s"
+          % (len(minutes), datetime.utcfromtimestamp(start).isoformat(timespec="seconds"),
+             datetime.utcfromtimestamp(end).isoformat(timespec="seconds"), dict(minute_hosts),
+             missed_minutes, doubled_minutes))
+    print("canary-ten-seconds: %d runs, runs per host %s, longest gap %d s, missed %d, doubled %d"
+          % (len(ten_runs), dict(ten_hosts), max(gaps), missed_ten, len(doubled_ten)))
+    assert len(minutes) >= 4, "the update should span several minutes"
+    assert not missed_minutes and not doubled_minutes and not late
+    assert max(executions_per_minute.values()) == 1, executions_per_minute
+    assert len(executions) >= len(minutes)
+    assert not doubled_ten, gaps
+    STATE["missed_ten"] = missed_ten

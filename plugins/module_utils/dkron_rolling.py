@@ -1,0 +1,208 @@
+# Copyright: (c) 2026, hacron.dkron contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a rolling update decides, as plain functions over Dkron's API answers.
+
+- ``update_order``: agents first, then the followers, the leader last.
+- ``version_skew``: refuses a rolling update across the 4.0.8/4.0.9 gRPC break.
+- ``health_problems``: what stands between the cluster and "whole" (the health gate).
+- ``busy_seconds`` and ``quiet_start``: when no job is due for a while (the leader's quiet window).
+
+The modules dkron_update_plan, dkron_health_gate and dkron_quiet_window are thin wrappers.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+from datetime import datetime, timedelta
+
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_validation import (
+    JobSpecError,
+    _rfc3339,
+    _zone,
+    fixed_offset,
+    parse_schedule,
+)
+
+# v4.0.9 renamed the gRPC services: nodes on either side of this line cannot talk to each other.
+GRPC_BREAK = (4, 0, 9)
+_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)")
+
+
+def version_tuple(text):
+    """``(major, minor, patch)`` of a Dkron version such as ``4.1.2`` or ``v4.0.9-rc1``; None otherwise."""
+    match = _VERSION.match(text or "")
+    return tuple(int(part) for part in match.groups()) if match else None
+
+
+def version_skew(current_versions, target):
+    """Why a rolling update from ``current_versions`` (node -> version) to ``target`` is unsafe, or None."""
+    target_tuple = version_tuple(target)
+    other_side = sorted(
+        name for name, version in current_versions.items()
+        if version_tuple(version) is not None
+        and (version_tuple(version) >= GRPC_BREAK) != (target_tuple >= GRPC_BREAK)
+    )
+    if not other_side:
+        return None
+    return (
+        "%s run %s, and the target is %s: Dkron 4.0.9 renamed its gRPC services, so nodes on either side "
+        "of 4.0.8/4.0.9 cannot talk to each other and a rolling update would split the cluster"
+        % (", ".join(other_side), ", ".join(sorted(set(current_versions[name] for name in other_side))), target)
+    )
+
+
+def member_index(members):
+    """Serf members of ``GET /v1/members`` by name."""
+    return dict((member["Name"], member) for member in members)
+
+
+def is_server(member):
+    return (member.get("Tags") or {}).get("server") == "true"
+
+
+def update_order(servers, agents, pending, leader):
+    """The pending nodes in update order: agents, then the followers, the leader last.
+
+    ``servers`` and ``agents`` are the inventory's names (a node that is down is still known by
+    them); within each class the order is by name, so that a rerun is predictable.
+    """
+    pending = set(pending)
+    followers = sorted(name for name in servers if name in pending and name != leader)
+    last = [leader] if leader in pending else []
+    return sorted(name for name in agents if name in pending) + followers + last
+
+
+def parse_raft_peers(output):
+    """Voter IDs from ``dkron raft list-peers``: a header, then "Node ID Address State Voter" rows.
+
+    The ID is the node name; the Node column reads "(unknown)" while Raft holds an old address.
+    """
+    voters = []
+    for line in output.splitlines()[1:]:
+        columns = line.split()
+        if len(columns) >= 5 and columns[-1] == "true":
+            voters.append(columns[1])
+    return sorted(voters)
+
+
+def health_problems(members, leader, servers, voters=None, nodes=(), version=None, excluding=()):
+    """Why the cluster is not whole, as a list of sentences (empty when it is).
+
+    Whole means: a leader; every server in ``servers`` alive in the leader's member list; the Raft
+    voters exactly ``servers`` (when ``voters`` was read); every node in ``nodes`` alive and, when
+    ``version`` is given, running it. Servers in ``excluding`` need not be alive.
+    """
+    problems = []
+    if leader is None:
+        problems.append("no leader")
+    by_name = member_index(members)
+
+    def status_of(name):
+        member = by_name.get(name)
+        return member.get("statusText") if member else "not a member"
+
+    for name in sorted(servers):
+        if status_of(name) != "alive" and name not in excluding:
+            problems.append("server %s is %s" % (name, status_of(name)))
+    if voters is not None and sorted(voters) != sorted(servers):
+        problems.append("Raft voters are %s, expected %s" % (sorted(voters), sorted(servers)))
+    for name in nodes:
+        status = status_of(name)
+        if status != "alive" and name not in servers:
+            problems.append("%s is %s" % (name, status))
+        running = (by_name.get(name, {}).get("Tags") or {}).get("version")
+        if version and status == "alive" and running != version:
+            problems.append("%s runs version %s, expected %s" % (name, running, version))
+    return problems
+
+
+# --- the quiet window ----------------------------------------------------------------------------
+def _matches(parsed, moment):
+    """Whether six parsed cron fields (robfig/cron semantics) fire at ``moment`` (a local time)."""
+    (seconds, _s), (minutes, _m), (hours, _h), (days, day_star), (months, _mo), (weekdays, weekday_star) = parsed
+    if moment.second not in seconds or moment.minute not in minutes or moment.hour not in hours:
+        return False
+    if moment.month not in months:
+        return False
+    day_ok = moment.day in days
+    weekday_ok = (moment.weekday() + 1) % 7 in weekdays  # Go counts Sunday as 0
+    # Day-of-month and day-of-week combine with AND when either is a bare '*', else with OR.
+    return (day_ok and weekday_ok) if (day_star or weekday_star) else (day_ok or weekday_ok)
+
+
+def _job_runs(job, start, end):
+    """The job's due times (UTC, whole seconds) in [start, end], and whether they are known."""
+    schedule = job.get("schedule") or ""
+    if job.get("disabled") or not schedule or job.get("parent_job"):
+        return [], True
+    kind, detail, prefix_zone = parse_schedule(schedule)
+    if kind == "manually":
+        return [], True
+    if kind in ("at", "after"):
+        return ([detail] if start <= detail <= end else []), True
+    if kind == "every" or "~" in schedule:
+        # The phase of @every (and the hash behind '~') is known only from the scheduler's own
+        # next run time, which the server stores after each run.
+        following = _rfc3339(job.get("next") or "")
+        if following is None or following < start - timedelta(seconds=1):
+            return [], False
+        if kind != "every":
+            return ([following] if following <= end else []), True
+        runs = []
+        while following <= end:
+            runs.append(following)
+            following += timedelta(seconds=detail)
+        return runs, True
+    # No zone: the server's own, which is UTC in the containers this collection runs.
+    zone = _zone(prefix_zone or job.get("timezone") or "UTC") or fixed_offset.utc
+    runs = []
+    moment = start.replace(microsecond=0)
+    while moment <= end:
+        if moment >= start and _matches(detail, moment.astimezone(zone)):
+            runs.append(moment)
+        moment += timedelta(seconds=1)
+    return runs, True
+
+
+def busy_seconds(jobs, start, horizon):
+    """Due times of ``jobs`` from ``start`` for ``horizon`` seconds: ``({time: [job names]}, unknown)``.
+
+    ``unknown`` names the ``@every`` jobs whose next run the server does not know yet (they have not
+    run since the scheduler started), which the window cannot plan around.
+    """
+    end = start + timedelta(seconds=horizon)
+    busy, unknown = {}, []
+    for job in jobs:
+        try:
+            runs, known = _job_runs(job, start, end)
+        except JobSpecError:
+            continue  # a schedule the server holds but this check refuses is the server's business
+        if not known:
+            unknown.append(job["name"])
+        for run in runs:
+            busy.setdefault(run, []).append(job["name"])
+    return busy, sorted(unknown)
+
+
+def quiet_start(busy, now, margin, settle=1.0, horizon=None):
+    """The earliest time from ``now`` after which no job is due for ``margin`` seconds, or None.
+
+    A start just after a run is as good as any other: ``settle`` seconds after it, so that the run
+    has been handed to its node.
+    """
+    due = sorted(busy)
+    candidates = [now] + [moment + timedelta(seconds=settle) for moment in due if moment + timedelta(seconds=settle) > now]
+    limit = now + timedelta(seconds=horizon) if horizon is not None else None
+    for candidate in sorted(candidates):
+        if limit is not None and candidate > limit:
+            return None
+        window_end = candidate + timedelta(seconds=margin)
+        if not any(candidate <= moment <= window_end for moment in due):
+            return candidate
+    return None
+
+
+def utc_now():
+    return datetime.now(fixed_offset.utc)

@@ -1,0 +1,212 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, hacron.dkron contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: dkron_health_gate
+short_description: Wait until a Dkron cluster is whole, or fail naming what is not
+version_added: 0.2.0
+description:
+  - Waits, for a bounded time, until the cluster has a leader, the leader sees every server alive,
+    the Raft voters are exactly the servers, and the given nodes are alive on the given version.
+  - The member list is read from the leader's point of view when O(server_api_urls) says where the
+    leader answers. A node cut off from the cluster still answers for itself; only the others can
+    tell.
+  - Raft voters are read with C(dkron raft list-peers) inside a Dkron container on the host the
+    module runs on (O(raft_container)); Dkron's HTTP API does not show them.
+  - On timeout it fails with every check that did not pass, and O(context) in front.
+  - Changes nothing.
+extends_documentation_fragment:
+  - hacron.dkron.connection
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
+attributes:
+  action_group:
+    support: full
+    membership:
+      - hacron.dkron.dkron
+  check_mode:
+    support: full
+    details: The module only reads; in check mode it checks once and does not wait.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+    details: Runs on a Dkron host when O(raft_container) is set, anywhere that reaches the API otherwise.
+options:
+  servers:
+    description: Node names of every Dkron server; all must be alive and Raft voters.
+    type: list
+    elements: str
+    required: true
+  excluding:
+    description:
+      - Servers that need not be alive now, such as a node about to be updated that is already
+        down (a failed earlier update): stopping it costs no quorum. They must still be Raft voters.
+    type: list
+    elements: str
+    default: []
+  nodes:
+    description: Further nodes (servers or agents) that must be alive, such as the one just updated.
+    type: list
+    elements: str
+    default: []
+  version:
+    description: The Dkron version every node in O(nodes) must run.
+    type: str
+  server_api_urls:
+    description:
+      - The API URL of each server, by node name. When given, the member list is read from the
+        leader itself; otherwise from the server at O(api_url).
+    type: dict
+    default: {}
+  raft_container:
+    description:
+      - A Dkron container on the module's host in which to run C(dkron raft list-peers) against the
+        leader. When not set, the voters are not checked.
+    type: str
+  wait_timeout:
+    description: Seconds to wait for the cluster to be whole.
+    type: float
+    default: 120
+  wait_delay:
+    description: Seconds between checks.
+    type: float
+    default: 2
+  context:
+    description: Put in front of the failure message, such as V(after updating cron-b).
+    type: str
+    default: ""
+author:
+  - hacron.dkron contributors (@hacron)
+"""
+
+EXAMPLES = r"""
+- name: The cluster is whole and cron-b runs 4.1.2
+  hacron.dkron.dkron_health_gate:
+    api_url: http://127.0.0.1:8080
+    servers: [cron-a, cron-b, cron-c]
+    nodes: [cron-b]
+    version: 4.1.2
+    raft_container: dkron
+    context: after updating cron-b
+"""
+
+RETURN = r"""
+leader:
+  description: The leader when the gate passed.
+  returned: success
+  type: str
+voters:
+  description: The Raft voters when the gate passed (absent without O(raft_container)).
+  returned: when raft_container is set
+  type: list
+  elements: str
+waited:
+  description: Seconds waited.
+  returned: always
+  type: float
+problems:
+  description: What was not right at the last check (empty on success).
+  returned: always
+  type: list
+  elements: str
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_api import (
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+    DkronClient,
+    DkronError,
+    connection_argument_spec,
+)
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_rolling import (
+    health_problems,
+    member_index,
+    parse_raft_peers,
+)
+
+
+def read_voters(module, container, leader_member):
+    """The voter IDs as the leader's Raft knows them, or (None, problem)."""
+    rpc_address = (leader_member.get("Tags") or {}).get("rpc_addr")
+    argv = ["docker", "exec", container, "dkron", "raft", "list-peers", "--rpc-addr", rpc_address]
+    rc, out, err = module.run_command(argv)
+    if rc != 0:
+        return None, "dkron raft list-peers failed (rc %d): %s" % (rc, (err or out).strip())
+    return parse_raft_peers(out), None
+
+
+def check_once(module, client):
+    """One look at the cluster: (leader name, voters, problems)."""
+    params = module.params
+    try:
+        leader = client.leader()
+        if leader is None:
+            return None, None, ["no leader"]
+        # The leader's own view of the members: a server cut off from the cluster would show a
+        # frozen, all-alive list of its own.
+        leader_url = params["server_api_urls"].get(leader["Name"])
+        members = (client.at(leader_url) if leader_url else client).members()
+        leader_member = member_index(members).get(leader["Name"], leader)
+    except DkronError as exc:
+        return None, None, [exc.message]
+    voters, problem = (None, None)
+    if params["raft_container"]:
+        voters, problem = read_voters(module, params["raft_container"], leader_member)
+    problems = health_problems(members, leader["Name"], params["servers"], voters=voters, excluding=params["excluding"],
+                               nodes=params["nodes"], version=params["version"])
+    if problem:
+        problems.append(problem)
+    return leader["Name"], voters, problems
+
+
+def main():
+    argument_spec = connection_argument_spec()
+    argument_spec.update(
+        servers=dict(type="list", elements="str", required=True),
+        excluding=dict(type="list", elements="str", default=[]),
+        nodes=dict(type="list", elements="str", default=[]),
+        version=dict(type="str"),
+        server_api_urls=dict(type="dict", default={}),
+        raft_container=dict(type="str"),
+        wait_timeout=dict(type="float", default=120.0),
+        wait_delay=dict(type="float", default=2.0),
+        context=dict(type="str", default=""),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    if not HAS_REQUESTS:
+        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+    params = module.params
+    # Few retries per request: the gate's own loop is the wait.
+    client = DkronClient.from_module_params(params)
+    client.retries = 1
+
+    started = time.monotonic()
+    deadline = started + (0 if module.check_mode else params["wait_timeout"])
+    while True:
+        leader, voters, problems = check_once(module, client)
+        waited = round(time.monotonic() - started, 1)
+        if not problems:
+            result = dict(changed=False, leader=leader, waited=waited, problems=[])
+            if voters is not None:
+                result["voters"] = voters
+            module.exit_json(**result)
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(params["wait_delay"])
+    prefix = params["context"] + ": " if params["context"] else ""
+    module.fail_json(msg="%sthe cluster is not whole after %.0f s: %s" % (prefix, waited, "; ".join(problems)),
+                     problems=problems, waited=waited, leader=leader)
+
+
+if __name__ == "__main__":
+    main()

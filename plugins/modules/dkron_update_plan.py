@@ -1,0 +1,170 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, hacron.dkron contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: dkron_update_plan
+short_description: The order of a Dkron rolling update, the leader last
+version_added: 0.2.0
+description:
+  - Asks the cluster live who leads and which version every member runs, and returns the nodes
+    still to update in the order a rolling update must take them, agents first, then the
+    followers, the leader last.
+  - Called again before each step, it sees a leadership change; a leader not yet updated always
+    comes last.
+  - Refuses a rolling update across the 4.0.8/4.0.9 line, where Dkron renamed its gRPC services and
+    old and new nodes cannot talk to each other, unless O(full_stop=true) is chosen.
+  - Changes nothing.
+extends_documentation_fragment:
+  - hacron.dkron.connection
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
+attributes:
+  action_group:
+    support: full
+    membership:
+      - hacron.dkron.dkron
+  check_mode:
+    support: full
+    details: The module only reads.
+  diff_mode:
+    support: none
+  platform:
+    platforms: all
+options:
+  servers:
+    description: Node names of every Dkron server (the inventory's server group).
+    type: list
+    elements: str
+    required: true
+  agents:
+    description: Node names of every Dkron agent.
+    type: list
+    elements: str
+    default: []
+  pending:
+    description: The nodes still to update (for example those whose container would change).
+    type: list
+    elements: str
+    required: true
+  target_version:
+    description: The Dkron version the update installs, such as V(4.1.2).
+    type: str
+    required: true
+  full_stop:
+    description:
+      - Allow an update across the 4.0.8/4.0.9 line by stopping every node first. The plan then says
+        O(full_stop); the playbook stops all pending nodes and starts them on the new version.
+    type: bool
+    default: false
+author:
+  - hacron.dkron contributors (@hacron)
+"""
+
+EXAMPLES = r"""
+- name: Which node is next
+  hacron.dkron.dkron_update_plan:
+    api_url: http://cron-a.example.internal:8080
+    servers: [cron-a, cron-b, cron-c]
+    agents: [worker-1]
+    pending: [cron-a, cron-c, worker-1]
+    target_version: 4.1.2
+  register: plan
+
+- name: Show it
+  ansible.builtin.debug:
+    msg: "{{ plan.order }} (leader {{ plan.leader }})"
+"""
+
+RETURN = r"""
+order:
+  description: The pending nodes in update order.
+  returned: success
+  type: list
+  elements: str
+  sample: [worker-1, cron-c, cron-a]
+next:
+  description: The first node of O(order), or V(null) when nothing is pending.
+  returned: success
+  type: str
+leader:
+  description: The leader when asked.
+  returned: success
+  type: str
+versions:
+  description: The Dkron version of every member, by node name.
+  returned: success
+  type: dict
+  sample: {cron-a: 4.1.1, cron-b: 4.1.2}
+strategy:
+  description: V(rolling), or V(full_stop) when O(full_stop) was needed and allowed.
+  returned: success
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_api import (
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+    DkronClient,
+    DkronError,
+    connection_argument_spec,
+)
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_rolling import (
+    update_order,
+    version_skew,
+    version_tuple,
+)
+
+
+def main():
+    argument_spec = connection_argument_spec()
+    argument_spec.update(
+        servers=dict(type="list", elements="str", required=True),
+        agents=dict(type="list", elements="str", default=[]),
+        pending=dict(type="list", elements="str", required=True),
+        target_version=dict(type="str", required=True),
+        full_stop=dict(type="bool", default=False),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    params = module.params
+    if not HAS_REQUESTS:
+        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+    if version_tuple(params["target_version"]) is None:
+        module.fail_json(msg="target_version %r is not a Dkron version such as 4.1.2; set dkron_version when the "
+                             "image's tag is not one" % params["target_version"])
+    unknown = sorted(set(params["pending"]) - set(params["servers"]) - set(params["agents"]))
+    if unknown:
+        module.fail_json(msg="pending nodes %s are neither in servers nor in agents" % unknown)
+
+    client = DkronClient.from_module_params(params)
+    try:
+        members = client.members()
+        leader = client.leader()
+    except DkronError as exc:
+        module.fail_json(**exc.to_fail_kwargs())
+    if leader is None:
+        module.fail_json(msg="the cluster has no leader: no node is updated until it has one")
+
+    versions = dict((m["Name"], (m.get("Tags") or {}).get("version")) for m in members
+                    if m.get("statusText") == "alive")
+    skew = version_skew(versions, params["target_version"])
+    strategy = "rolling"
+    if skew and params["pending"]:
+        if not params["full_stop"]:
+            module.fail_json(msg="refused: %s. Stop the whole cluster for this upgrade instead "
+                                 "(dkron_update_strategy=full_stop)." % skew, versions=versions)
+        strategy = "full_stop"
+
+    order = update_order(params["servers"], params["agents"], params["pending"], leader["Name"])
+    module.exit_json(changed=False, order=order, next=order[0] if order else None, leader=leader["Name"],
+                     versions=versions, strategy=strategy)
+
+
+if __name__ == "__main__":
+    main()
