@@ -45,6 +45,6 @@ def run_playbook_json(playbook, env=None):
     return _first_result(_run(command, dict(JSON_OUTPUT, **(env or {})), timeout=300))
 
 
-def run_playbook(playbook, inventory, timeout=300):
-    """``ansible-playbook PLAYBOOK -i INVENTORY``; the completed process."""
-    return _run([str(BIN / "ansible-playbook"), str(playbook), "-i", str(inventory)], timeout=timeout)
+def run_playbook(playbook, inventory, timeout=300, arguments=()):
+    """``ansible-playbook PLAYBOOK -i INVENTORY [ARGUMENTS]``; the completed process."""
+    return _run([str(BIN / "ansible-playbook"), str(playbook), "-i", str(inventory), *arguments], timeout=timeout)

@@ -62,16 +62,20 @@ def is_server(member):
     return (member.get("Tags") or {}).get("server") == "true"
 
 
-def update_order(servers, agents, pending, leader):
-    """The pending nodes in update order: agents, then the followers, the leader last.
+def update_order(servers, agents, pending, leader, down=()):
+    """The pending nodes in update order: those down, then agents, then the followers, the leader last.
 
+    A pending node that is down (an earlier update failed on it) goes first: restarting it costs
+    no availability and makes the cluster whole again before anything else is touched.
     ``servers`` and ``agents`` are the inventory's names (a node that is down is still known by
     them); within each class the order is by name, so that a rerun is predictable.
     """
     pending = set(pending)
-    followers = sorted(name for name in servers if name in pending and name != leader)
+    first = sorted(name for name in pending if name in down and name != leader)
+    agents_next = sorted(name for name in agents if name in pending and name not in first)
+    followers = sorted(name for name in servers if name in pending and name != leader and name not in first)
     last = [leader] if leader in pending else []
-    return sorted(name for name in agents if name in pending) + followers + last
+    return first + agents_next + followers + last
 
 
 def parse_raft_peers(output):

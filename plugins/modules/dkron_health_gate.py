@@ -12,12 +12,14 @@ short_description: Wait until a Dkron cluster is whole, or fail naming what is n
 version_added: 0.2.0
 description:
   - Waits, for a bounded time, until the cluster has a leader, the leader sees every server alive,
-    the Raft voters are exactly the servers, and the given nodes are alive on the given version.
+    the Raft voters are exactly the servers, and the given nodes are alive on the given version
+    (and, for servers among them in O(server_api_urls), answer with the same leader).
   - The member list is read from the leader's point of view when O(server_api_urls) says where the
     leader answers. A node cut off from the cluster still answers for itself; only the others can
     tell.
-  - Raft voters are read with C(dkron raft list-peers) inside a Dkron container on the host the
-    module runs on (O(raft_container)); Dkron's HTTP API does not show them.
+  - Raft voters are read with C(dkron raft list-peers) against the leader, inside a Dkron container on
+    the host the module runs on (O(raft_container)) or with a C(dkron) binary there
+    (O(dkron_binary)); Dkron's HTTP API does not show them.
   - On timeout it fails with every check that did not pass, and O(context) in front.
   - Changes nothing.
 extends_documentation_fragment:
@@ -46,7 +48,7 @@ options:
   excluding:
     description:
       - Servers that need not be alive now, such as a node about to be updated that is already
-        down (a failed earlier update): stopping it costs no quorum. They must still be Raft voters.
+        down after a failed earlier update; stopping it costs no quorum. They must still be Raft voters.
     type: list
     elements: str
     default: []
@@ -67,8 +69,13 @@ options:
   raft_container:
     description:
       - A Dkron container on the module's host in which to run C(dkron raft list-peers) against the
-        leader. When not set, the voters are not checked.
+        leader. When neither this nor O(dkron_binary) is set, the voters are not checked.
     type: str
+  dkron_binary:
+    description:
+      - Path of a C(dkron) binary on the module's host to run C(dkron raft list-peers) with, for
+        Dkron installed without containers.
+    type: path
   wait_timeout:
     description: Seconds to wait for the cluster to be whole.
     type: float
@@ -102,8 +109,8 @@ leader:
   returned: success
   type: str
 voters:
-  description: The Raft voters when the gate passed (absent without O(raft_container)).
-  returned: when raft_container is set
+  description: The Raft voters when the gate passed (absent when they were not read).
+  returned: when raft_container or dkron_binary is set
   type: list
   elements: str
 waited:
@@ -135,10 +142,12 @@ from ansible_collections.hacron.dkron.plugins.module_utils.dkron_rolling import 
 )
 
 
-def read_voters(module, container, leader_member):
+def read_voters(module, leader_member):
     """The voter IDs as the leader's Raft knows them, or (None, problem)."""
     rpc_address = (leader_member.get("Tags") or {}).get("rpc_addr")
-    argv = ["docker", "exec", container, "dkron", "raft", "list-peers", "--rpc-addr", rpc_address]
+    params = module.params
+    dkron = [params["dkron_binary"]] if params["dkron_binary"] else ["docker", "exec", params["raft_container"], "dkron"]
+    argv = dkron + ["raft", "list-peers", "--rpc-addr", rpc_address]
     rc, out, err = module.run_command(argv)
     if rc != 0:
         return None, "dkron raft list-peers failed (rc %d): %s" % (rc, (err or out).strip())
@@ -160,13 +169,31 @@ def check_once(module, client):
     except DkronError as exc:
         return None, None, [exc.message]
     voters, problem = (None, None)
-    if params["raft_container"]:
-        voters, problem = read_voters(module, params["raft_container"], leader_member)
+    if params["raft_container"] or params["dkron_binary"]:
+        voters, problem = read_voters(module, leader_member)
     problems = health_problems(members, leader["Name"], params["servers"], voters=voters, excluding=params["excluding"],
                                nodes=params["nodes"], version=params["version"])
     if problem:
         problems.append(problem)
+    problems += nodes_disagreeing(client, params, leader["Name"])
     return leader["Name"], voters, problems
+
+
+def nodes_disagreeing(client, params, leader):
+    """Servers among O(nodes) that answer with another leader than the cluster's (or none)."""
+    problems = []
+    for name in params["nodes"]:
+        url = params["server_api_urls"].get(name)
+        if url is None:
+            continue
+        try:
+            seen = client.at(url).leader()
+        except DkronError as exc:
+            problems.append("%s does not answer: %s" % (name, exc.message))
+            continue
+        if (seen or {}).get("Name") != leader:
+            problems.append("%s sees leader %s, not %s" % (name, (seen or {}).get("Name"), leader))
+    return problems
 
 
 def main():
@@ -178,11 +205,13 @@ def main():
         version=dict(type="str"),
         server_api_urls=dict(type="dict", default={}),
         raft_container=dict(type="str"),
+        dkron_binary=dict(type="path"),
         wait_timeout=dict(type="float", default=120.0),
         wait_delay=dict(type="float", default=2.0),
         context=dict(type="str", default=""),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           mutually_exclusive=[("raft_container", "dkron_binary")])
     if not HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
     params = module.params

@@ -14,6 +14,8 @@ description:
   - Asks the cluster live who leads and which version every member runs, and returns the nodes
     still to update in the order a rolling update must take them, agents first, then the
     followers, the leader last.
+  - A pending node that is down (an earlier update failed on it) comes first, so that a rerun
+    repairs it before anything else is touched.
   - Called again before each step, it sees a leadership change; a leader not yet updated always
     comes last.
   - Refuses a rolling update across the 4.0.8/4.0.9 line, where Dkron renamed its gRPC services and
@@ -88,7 +90,7 @@ order:
   elements: str
   sample: [worker-1, cron-c, cron-a]
 next:
-  description: The first node of O(order), or V(null) when nothing is pending.
+  description: The first node of RV(order), or V(null) when nothing is pending.
   returned: success
   type: str
 leader:
@@ -161,7 +163,8 @@ def main():
                                  "(dkron_update_strategy=full_stop)." % skew, versions=versions)
         strategy = "full_stop"
 
-    order = update_order(params["servers"], params["agents"], params["pending"], leader["Name"])
+    down = [name for name in params["pending"] if name not in versions]
+    order = update_order(params["servers"], params["agents"], params["pending"], leader["Name"], down=down)
     module.exit_json(changed=False, order=order, next=order[0] if order else None, leader=leader["Name"],
                      versions=versions, strategy=strategy)
 

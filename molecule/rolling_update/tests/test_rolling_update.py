@@ -41,8 +41,9 @@ def started_at():
     return {name: peer(name).check_output("docker inspect --format '{{.State.StartedAt}}' dkron") for name in NODES}
 
 
-def versions():
-    status, members = api(SERVERS[0], "/v1/members")
+def versions(server=SERVERS[0]):
+    """The Dkron version of every alive member, as ``server`` sees them."""
+    status, members = api(server, "/v1/members")
     assert status == 200, members
     return {member["Name"]: member["Tags"]["version"] for member in members if member["statusText"] == "alive"}
 
@@ -52,12 +53,13 @@ def recap_changes(stdout):
     return {host: int(changed) for host, changed in re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", stdout, re.M)}
 
 
-def canary_times(name):
-    """Every run of a canary from the files on all hosts: sorted epoch seconds, and runs per host."""
+def canary_times(name, since=0):
+    """The runs of a canary from ``since`` (epoch) in the files on all hosts: sorted epoch seconds,
+    and runs per host."""
     times, per_host = [], Counter()
     for node in NODES:
         text = peer(node).check_output("cat /var/lib/dkron/%s.log 2>/dev/null || true", name)
-        stamps = [int(line) for line in text.split()]
+        stamps = [int(line) for line in text.split() if int(line) >= since]
         times += stamps
         per_host[node] = len(stamps)
     return sorted(times), per_host
@@ -69,8 +71,10 @@ def test_the_canaries_run_before_the_update():
     for name, schedule in CANARIES.items():
         status, body = api(SERVERS[0], "/v1/jobs", "POST", canary_job(name, schedule))
         assert status == 201, body
-    wait_for(lambda: len(canary_times("canary-minute")[0]) >= 1, timeout=75, interval=3, what="a minute canary run")
-    assert len(canary_times("canary-ten-seconds")[0]) >= 2
+    since = STATE["created"]
+    wait_for(lambda: len(canary_times("canary-minute", since)[0]) >= 1
+             and len(canary_times("canary-ten-seconds", since)[0]) >= 2,
+             timeout=75, interval=3, what="a minute canary run and two ten-second ones")
 
 
 def test_a_node_whose_new_image_cannot_start_stops_the_update_there():
@@ -97,7 +101,7 @@ def test_a_node_whose_new_image_cannot_start_stops_the_update_there():
     assert after[AGENT] > before[AGENT], "the agent was updated first"
     untouched = [name for name in SERVERS if name != second]
     assert all(after[name] == before[name] for name in untouched), (before, after)
-    assert versions()[AGENT] == TARGET
+    assert versions(untouched[0])[AGENT] == TARGET
     # Quorum kept: the two others have a leader and accept a write (a Raft commit).
     assert leader_name(untouched[0]) in untouched
     status, body = api(untouched[0], "/v1/jobs", "POST", {"name": "quorum-probe", "schedule": "@manually",
@@ -142,21 +146,23 @@ def test_no_canary_run_was_missed_or_doubled():
     time.sleep(max(0, 62 - (time.time() - STATE["finished"])))
     start, end = STATE["created"], time.time()
 
-    minute_runs, minute_hosts = canary_times("canary-minute")
+    minute_runs, minute_hosts = canary_times("canary-minute", start)
     minutes = [m for m in range(int(start // 60 + 1) * 60, int(end), 60) if m + 5 < end]
     per_minute = Counter(run - run % 60 for run in minute_runs)
     missed_minutes = [datetime.utcfromtimestamp(m).isoformat() for m in minutes if per_minute[m] == 0]
     doubled_minutes = [datetime.utcfromtimestamp(m).isoformat() for m, count in per_minute.items() if count > 1]
     late = [run for run in minute_runs if run % 60 > 5]
 
-    ten_runs, ten_hosts = canary_times("canary-ten-seconds")
+    ten_runs, ten_hosts = canary_times("canary-ten-seconds", start)
     gaps = [later - earlier for earlier, later in zip(ten_runs, ten_runs[1:])]
     doubled_ten = [gap for gap in gaps if gap < 5]
     missed_ten = sum(max(0, round(gap / 10) - 1) for gap in gaps)
 
     status, executions = api(SERVERS[0], "/v1/jobs/canary-minute/executions")
     assert status == 200, executions
-    executions_per_minute = Counter(execution["started_at"][:16] for execution in executions)
+    started = datetime.utcfromtimestamp(start).isoformat()
+    executions_per_minute = Counter(execution["started_at"][:16] for execution in executions
+                                    if execution["started_at"] >= started)
 
     print("\ncanary-minute: %d minutes checked from %s to %s, runs per host %s, missed %s, doubled %s"
           % (len(minutes), datetime.utcfromtimestamp(start).isoformat(timespec="seconds"),
@@ -164,7 +170,7 @@ def test_no_canary_run_was_missed_or_doubled():
              missed_minutes, doubled_minutes))
     print("canary-ten-seconds: %d runs, runs per host %s, longest gap %d s, missed %d, doubled %d"
           % (len(ten_runs), dict(ten_hosts), max(gaps), missed_ten, len(doubled_ten)))
-    assert len(minutes) >= 4, "the update should span several minutes"
+    assert len(minutes) >= 3, "the check should span several minutes"
     assert not missed_minutes and not doubled_minutes and not late
     assert max(executions_per_minute.values()) == 1, executions_per_minute
     assert len(executions) >= len(minutes)

@@ -49,6 +49,11 @@ def test_order_skips_nodes_already_updated_and_a_leader_moved_to_a_pending_node_
     assert update_order(SERVERS, ["worker-1"], [], leader="cron-b") == []
 
 
+def test_a_pending_node_that_is_down_goes_first():
+    order = update_order(SERVERS, ["worker-1"], SERVERS + ["worker-1"], leader="cron-a", down=["cron-c"])
+    assert order == ["cron-c", "worker-1", "cron-b", "cron-a"]
+
+
 @pytest.mark.parametrize("current, target, refused", [
     ({"cron-a": "4.0.8"}, "4.0.9", True),
     ({"cron-a": "4.0.9", "cron-b": "4.0.8"}, "4.1.2", True),

@@ -1,0 +1,129 @@
+"""playbooks/reconcile.yml against a real three-server cluster: jobs declared in an inventory.
+
+The tests run in order on one inventory: reconcile, drift by hand seen in a check-mode report,
+reconcile again, a job dropped from the inventory purged, a hand-made job left alone, a bad
+declaration failing the run with a report.
+"""
+
+import json
+
+import pytest
+import requests
+import yaml
+
+from ansible_run import ROOT, run_playbook
+
+pytestmark = pytest.mark.integration
+
+PLAYBOOK = ROOT / "playbooks" / "reconcile.yml"
+DECLARED = [
+    {"name": "reconcile-report", "schedule": "0 0 7 * * *", "command": "echo report"},
+    {"name": "reconcile-import", "schedule": "0 0 2 * * *", "command": "echo import"},
+]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, dkron_cluster):
+    """An inventory whose one server is the controller, with jobs in its group_vars."""
+    root = tmp_path_factory.mktemp("reconcile-inventory")
+    (root / "hosts.yml").write_text(yaml.safe_dump(
+        {"dkron": {"children": {"dkron_servers": {"hosts": {"loop-1": {"ansible_connection": "local"}}}}}}))
+    (root / "group_vars").mkdir()
+    report = tmp_path_factory.mktemp("reconcile-reports") / "last.json"  # not in the inventory's directory
+
+    def declare(jobs, **settings):
+        values = {
+            "dkron_api_url": dkron_cluster.leader().api_url,
+            "dkron_jobs_set_name": "reconcile-test",
+            "dkron_jobs_purge": True,
+            "dkron_reconcile_report": str(report),
+            "dkron_job_defaults": {"timezone": "Europe/Berlin", "tags": {"node": "server-1:1"}},
+            "dkron_jobs": jobs,
+        }
+        values.update(settings)
+        (root / "group_vars" / "all.yml").write_text(yaml.safe_dump(values))
+
+    def reconcile(*arguments):
+        completed = run_playbook(PLAYBOOK, root, arguments=arguments)
+        return completed, json.loads(report.read_text()) if report.exists() else None
+
+    return declare, reconcile
+
+
+def server_job(cluster, name):
+    response = requests.get(cluster.leader().api_url + "/v1/jobs/" + name, timeout=10)
+    return response.json() if response.status_code == 200 else None
+
+
+def put_job(cluster, job):
+    response = requests.post(cluster.leader().api_url + "/v1/jobs", json=job, timeout=10)
+    assert response.status_code == 201, response.text
+
+
+def test_declared_jobs_are_created_and_reported(site, dkron_cluster):
+    declare, reconcile = site
+    declare(DECLARED)
+    run, report = reconcile()
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert report["ok"] is True and report["check_mode"] is False
+    assert sorted(report["added"]) == ["reconcile-import", "reconcile-report"]
+    assert report["time"].endswith("Z")
+    job = server_job(dkron_cluster, "reconcile-report")
+    assert job["timezone"] == "Europe/Berlin"
+    assert job["metadata"]["managed_by"] == "hacron.dkron/reconcile-test"
+    assert "Reconciled: added" in run.stdout
+
+
+def test_a_change_by_hand_shows_exactly_in_a_check_mode_report(site, dkron_cluster):
+    declare, reconcile = site
+    put_job(dkron_cluster, {"name": "reconcile-by-hand", "schedule": "@manually", "executor": "shell",
+                            "executor_config": {"command": "true"}})
+    drifted = server_job(dkron_cluster, "reconcile-report")
+    drifted["schedule"] = "0 30 7 * * *"
+    put_job(dkron_cluster, drifted)
+
+    run, report = reconcile("--check")
+
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert report["check_mode"] is True and report["drift"] is True
+    assert report["updated"] == ["reconcile-report"] and report["added"] == [] and report["removed"] == []
+    assert report["changes"]["reconcile-report"]["fields"] == {
+        "schedule": {"before": "0 30 7 * * *", "after": "0 0 7 * * *"}}
+    assert "reconcile-by-hand" in report["unmanaged"]
+    assert ("Drift (check mode, nothing changed): would add none; would update reconcile-report; would remove none"
+            in " ".join(run.stdout.split())), run.stdout
+    assert server_job(dkron_cluster, "reconcile-report")["schedule"] == "0 30 7 * * *", "check mode wrote"
+
+
+def test_reconciling_again_removes_the_drift(site, dkron_cluster):
+    _declare, reconcile = site
+    run, report = reconcile()
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert report["updated"] == ["reconcile-report"]
+    assert server_job(dkron_cluster, "reconcile-report")["schedule"] == "0 0 7 * * *"
+    run, report = reconcile("--check")
+    assert report["drift"] is False and sorted(report["untouched"]) == ["reconcile-import", "reconcile-report"]
+
+
+def test_a_job_dropped_from_the_inventory_is_purged_and_a_hand_made_one_kept(site, dkron_cluster):
+    declare, reconcile = site
+    declare(DECLARED[:1])
+    run, report = reconcile()
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert report["removed"] == ["reconcile-import"]
+    assert server_job(dkron_cluster, "reconcile-import") is None
+    assert "reconcile-by-hand" in report["unmanaged"]
+    assert server_job(dkron_cluster, "reconcile-by-hand") is not None
+
+
+def test_a_change_that_cannot_be_applied_fails_the_run_and_is_reported(site, dkron_cluster):
+    declare, reconcile = site
+    declare(DECLARED[:1] + [{"name": "reconcile-orphan", "parent_job": "reconcile-missing-parent",
+                             "command": "true"}])
+    run, report = reconcile()
+    assert run.returncode != 0
+    assert report["ok"] is False
+    assert "reconcile-missing-parent" in report["error"]
+    assert "Fail when a change could not be applied" in run.stdout
+    assert server_job(dkron_cluster, "reconcile-orphan") is None
+    requests.delete(dkron_cluster.leader().api_url + "/v1/jobs/reconcile-by-hand", timeout=10)

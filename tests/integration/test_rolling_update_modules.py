@@ -1,0 +1,123 @@
+"""dkron_update_plan, dkron_health_gate and dkron_quiet_window against a real three-server cluster."""
+
+import json
+import time
+from datetime import datetime
+
+import pytest
+import requests
+
+from ansible_run import run_module
+
+pytestmark = pytest.mark.integration
+
+SERVERS = "server-1,server-2,server-3"
+
+
+def test_plan_takes_the_followers_then_the_leader(dkron_cluster):
+    leader = dkron_cluster.leader()
+    result = run_module("hacron.dkron.dkron_update_plan", "api_url=%s servers=%s pending=%s target_version=4.1.3"
+                        % (dkron_cluster.followers()[0].api_url, SERVERS, SERVERS))
+    assert not result.get("failed"), result
+    followers = sorted(server.name for server in dkron_cluster.followers())
+    assert result["order"] == followers + [leader.name]
+    assert result["next"] == followers[0]
+    assert result["leader"] == leader.name
+    assert result["versions"] == {"server-1": "4.1.2", "server-2": "4.1.2", "server-3": "4.1.2"}
+    assert result["strategy"] == "rolling"
+
+
+def test_plan_refuses_to_roll_across_the_grpc_break_unless_told_to_stop_everything(dkron_cluster):
+    args = "api_url=%s servers=%s pending=server-1 target_version=4.0.8" % (dkron_cluster.servers[0].api_url, SERVERS)
+    refused = run_module("hacron.dkron.dkron_update_plan", args)
+    assert refused["failed"] is True
+    assert "4.0.8/4.0.9" in refused["msg"] and "server-1, server-2, server-3 run 4.1.2" in refused["msg"]
+    assert "full_stop" in refused["msg"]
+    allowed = run_module("hacron.dkron.dkron_update_plan", args + " full_stop=true")
+    assert allowed["strategy"] == "full_stop" and allowed["order"] == ["server-1"]
+
+
+def test_plan_refuses_a_target_that_is_no_version_before_asking_the_cluster():
+    result = run_module("hacron.dkron.dkron_update_plan",
+                        "api_url=http://127.0.0.1:9 servers=a pending=a target_version=latest")
+    assert result["failed"] is True
+    assert "'latest' is not a Dkron version" in result["msg"]
+
+
+def test_gate_passes_on_a_whole_cluster_and_reads_the_voters(dkron_cluster):
+    node = dkron_cluster.followers()[0]
+    urls = dict((server.name, server.api_url) for server in dkron_cluster.servers)
+    result = run_module("hacron.dkron.dkron_health_gate",
+                        "api_url=%s servers=%s nodes=%s version=4.1.2 dkron_binary=%s server_api_urls='%s'"
+                        % (node.api_url, SERVERS, node.name, dkron_cluster.binary, json.dumps(urls)))
+    assert not result.get("failed"), result
+    assert result["leader"] == dkron_cluster.leader().name
+    assert result["voters"] == ["server-1", "server-2", "server-3"]
+    assert result["problems"] == []
+
+
+def test_gate_fails_after_its_wait_naming_every_check_that_failed(dkron_cluster):
+    started = time.monotonic()
+    result = run_module("hacron.dkron.dkron_health_gate",
+                        "api_url=%s servers=%s,server-9 nodes=server-2 version=4.1.3 dkron_binary=%s wait_timeout=3 "
+                        "wait_delay=1 context='after updating server-2'"
+                        % (dkron_cluster.servers[0].api_url, SERVERS, dkron_cluster.binary))
+    assert result["failed"] is True
+    assert result["msg"].startswith("after updating server-2: the cluster is not whole after 3 s: ")
+    assert "server server-9 is not a member" in result["msg"]
+    assert "Raft voters are ['server-1', 'server-2', 'server-3'], expected" in result["msg"]
+    assert "server-2 runs version 4.1.2, expected 4.1.3" in result["msg"]
+    assert time.monotonic() - started >= 3
+
+
+def _put(cluster, job):
+    response = requests.post(cluster.leader().api_url + "/v1/jobs", json=job, timeout=10)
+    assert response.status_code == 201, response.text
+
+
+def _delete(cluster, name):
+    requests.delete(cluster.leader().api_url + "/v1/jobs/" + name, timeout=10)
+
+
+def _job(name, schedule):
+    return {"name": name, "schedule": schedule, "executor": "shell", "executor_config": {"command": "true"},
+            "tags": {"node": "server-1:1"}}
+
+
+def test_quiet_window_waits_until_just_after_a_frequent_run(dkron_cluster):
+    _put(dkron_cluster, _job("quiet-every-six", "@every 6s"))
+    try:
+        api_url = dkron_cluster.leader().api_url
+        # After a first run the server stores the job's next run time: the phase of @every.
+        deadline = time.monotonic() + 20
+        while requests.get(api_url + "/v1/jobs/quiet-every-six", timeout=5).json().get("success_count", 0) < 1:
+            assert time.monotonic() < deadline, "the job never ran"
+            time.sleep(0.5)
+        result = run_module("hacron.dkron.dkron_quiet_window", "api_url=%s margin=4 wait_timeout=20" % api_url)
+        assert not result.get("failed"), result
+        assert result["next_due"]["jobs"] == ["quiet-every-six"]
+        quiet_from = datetime.fromisoformat(result["quiet_from"])
+        next_due = datetime.fromisoformat(result["next_due"]["at"])
+        assert (next_due - quiet_from).total_seconds() > 4
+        assert 0 <= result["waited"] <= 7
+        assert result["unknown_phase"] == []
+
+        check = run_module("hacron.dkron.dkron_quiet_window", "api_url=%s margin=4 wait_timeout=20" % api_url,
+                           check=True)
+        assert check["waited"] < 1
+    finally:
+        _delete(dkron_cluster, "quiet-every-six")
+
+
+def test_quiet_window_fails_at_once_when_jobs_are_due_more_often_than_the_margin(dkron_cluster):
+    _put(dkron_cluster, _job("quiet-every-second", "* * * * * *"))
+    try:
+        started = time.monotonic()
+        result = run_module("hacron.dkron.dkron_quiet_window",
+                            "api_url=%s margin=3 wait_timeout=30" % dkron_cluster.leader().api_url)
+        assert result["failed"] is True
+        assert "no 3 s without a due job within 30 s" in result["msg"]
+        assert "quiet-every-second" in result["msg"]
+        assert time.monotonic() - started < 15, "it did not wait in vain"
+    finally:
+        _delete(dkron_cluster, "quiet-every-second")
