@@ -16,9 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 INVENTORY = "inventories/lab"
 
 
-def run(*command):
+def run(*command, env=None):
     """Run a command from the checkout's root; returns (seconds, output). Fails loudly."""
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", **(env or {}))
     env["PATH"] = "%s:%s" % (ROOT / ".venv" / "bin", env["PATH"])
     started = time.monotonic()
     completed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600, check=False)

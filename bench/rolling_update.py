@@ -8,11 +8,15 @@ All figures come from this one run; the ratio is the update's overhead over bare
 plan, gates before and after each step, quiet windows; no job is scheduled, so those are short).
 """
 
+import json
+import re
+import sys
 import time
 
 from converge_lab import INVENTORY, run
 
 SERVERS = ["lab-server-1", "lab-server-2", "lab-server-3"]
+ADDRESSES = {"lab-server-1": "172.30.0.11", "lab-server-2": "172.30.0.12", "lab-server-3": "172.30.0.13"}
 NODES = ["lab-agent-1"] + SERVERS
 ARCHIVE = "{{ hacron_cache_dir }}/images/dkron-%s.tar"
 
@@ -27,18 +31,30 @@ def restart_to_healthy(node):
     started = time.monotonic()
     run("ansible", "-i", INVENTORY, node, "-m", "community.docker.docker_container",
         "-a", "name=dkron state=started restart=true")
-    run("ansible", "-i", INVENTORY, gate_host, "-m", "hacron.dkron.dkron_health_gate",
-        "-a", "api_url=http://127.0.0.1:8080 servers=%s nodes=%s raft_container=dkron" % (",".join(SERVERS), node))
+    # The same gate as the update's: the node alive in the leader's view, the voters, and a
+    # restarted server answering with the same leader.
+    gate = {"api_url": "http://127.0.0.1:8080", "servers": SERVERS, "nodes": [node], "raft_container": "dkron",
+            "server_api_urls": {name: "http://%s:8080" % address for name, address in ADDRESSES.items()}}
+    run("ansible", "-i", INVENTORY, gate_host, "-m", "hacron.dkron.dkron_health_gate", "-a", json.dumps(gate))
     return time.monotonic() - started
 
 
+def slowest_tasks(output, count=6):
+    """The slowest tasks from ansible.posix.profile_tasks' summary: (seconds, task) pairs."""
+    rows = re.findall(r"^(.+?) -+ (\d+\.\d+)s$", output, re.M)
+    return sorted(((float(seconds), task.strip()) for task, seconds in rows), reverse=True)[:count]
+
+
 def main():
-    run("ansible-playbook", "-i", INVENTORY, "playbooks/lab.yml", "-e", "lab_state=absent")
-    run("ansible-playbook", "-i", INVENTORY, "playbooks/lab.yml")
+    # --reuse-lab: keep the lab's hosts (a rerun), only converge them back on 4.1.1.
+    if "--reuse-lab" not in sys.argv:
+        run("ansible-playbook", "-i", INVENTORY, "playbooks/lab.yml", "-e", "lab_state=absent")
+        run("ansible-playbook", "-i", INVENTORY, "playbooks/lab.yml")
     run("ansible-playbook", "-i", INVENTORY, "site.yml", *on_version("4.1.1"))
 
     singles = {node: restart_to_healthy(node) for node in NODES}
-    total, output = run("ansible-playbook", "-i", INVENTORY, "playbooks/rolling_update.yml", *on_version("4.1.2"))
+    total, output = run("ansible-playbook", "-i", INVENTORY, "playbooks/rolling_update.yml", *on_version("4.1.2"),
+                        env={"ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks"})
     order = [line for line in output.splitlines() if "Updated in this order" in line]
 
     for node, seconds in singles.items():
@@ -46,6 +62,9 @@ def main():
     print("sum of single restarts:          %6.1f s" % sum(singles.values()))
     print("rolling update 4.1.1 -> 4.1.2:   %6.1f s  %s" % (total, order[0].strip(' "') if order else ""))
     print("update / sum of restarts:        %6.2f" % (total / sum(singles.values())))
+    print("slowest tasks of the update (ansible.posix.profile_tasks):")
+    for seconds, task in slowest_tasks(output):
+        print("  %6.1f s  %s" % (seconds, task))
 
 
 if __name__ == "__main__":

@@ -103,6 +103,8 @@ def test_reconciling_again_removes_the_drift(site, dkron_cluster):
     assert server_job(dkron_cluster, "reconcile-report")["schedule"] == "0 0 7 * * *"
     run, report = reconcile("--check")
     assert report["drift"] is False and sorted(report["untouched"]) == ["reconcile-import", "reconcile-report"]
+    run, report = reconcile()
+    assert "changed=0" in run.stdout, "a run with nothing to change reports no change"
 
 
 def test_a_job_dropped_from_the_inventory_is_purged_and_a_hand_made_one_kept(site, dkron_cluster):
