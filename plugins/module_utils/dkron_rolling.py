@@ -58,10 +58,6 @@ def member_index(members):
     return dict((member["Name"], member) for member in members)
 
 
-def is_server(member):
-    return (member.get("Tags") or {}).get("server") == "true"
-
-
 def update_order(servers, agents, pending, leader, down=()):
     """The pending nodes in update order: those down, then agents, then the followers, the leader last.
 
