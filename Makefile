@@ -16,7 +16,7 @@ ARTIFACT := $(CACHE)/build/hacron-dkron-$(VERSION).tar.gz
 SANITY_ROOT := $(or $(TMPDIR),/tmp)/hacron-dkron-sanity
 
 .PHONY: help setup setup-venv lab lab-up lab-down lab-ping lab-converge lab-status test test-fast lint build sanity \
-        units integration molecule bench-converge bench-jobs bench-rolling clean
+        units integration molecule bench-converge bench-jobs bench-rolling ui-screenshot clean
 
 help:
 	@echo "make lab        from nothing to a Dkron cluster on the lab (setup, hosts, site.yml, status)"
@@ -94,6 +94,15 @@ bench-jobs: setup
 
 bench-rolling: setup
 	python bench/rolling_update.py
+
+# A screenshot of the lab's UI through the proxy, logged in (Debian's chromium; not run in CI).
+# Playwright's Python package brings its driver, no browser: installed here, on demand.
+ui-screenshot: setup-venv
+	@command -v chromium >/dev/null && command -v certutil >/dev/null || \
+	  { echo "needs Debian's chromium and libnss3-tools: apt install chromium libnss3-tools"; exit 1; }
+	pip install -q playwright
+	DKRON_API_PASSWORD=lab-only-password python scripts/ui_screenshot.py --url https://172.30.0.11/ui/ \
+	  --user admin --ca $(HACRON_CACHE)/lab-ca.crt --out $(CACHE)/ui.png
 
 clean:
 	rm -rf $(CACHE)/build $(SANITY_ROOT) .pytest_cache

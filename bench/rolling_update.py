@@ -33,8 +33,10 @@ def restart_to_healthy(node):
         "-a", "name=dkron state=started restart=true")
     # The same gate as the update's: the node alive in the leader's view, the voters, and a
     # restarted server answering with the same leader.
+    # The other servers are reached through their API proxies, as the update's checks reach them.
     gate = {"api_url": "http://127.0.0.1:8080", "servers": SERVERS, "nodes": [node], "raft_container": "dkron",
-            "server_api_urls": {name: "http://%s:8080" % address for name, address in ADDRESSES.items()}}
+            "server_api_urls": {name: "https://%s" % address for name, address in ADDRESSES.items()},
+            "url_username": "admin", "url_password": "lab-only-password", "ca_path": "/etc/hacron/tls/ca.crt"}
     run("ansible", "-i", INVENTORY, gate_host, "-m", "hacron.dkron.dkron_health_gate", "-a", json.dumps(gate))
     return time.monotonic() - started
 

@@ -19,12 +19,14 @@ options:
     default: http://127.0.0.1:8080
   url_username:
     description:
-      - User name for HTTP basic authentication, for a proxy in front of the API.
+      - User name for HTTP basic authentication, for a proxy in front of the API (the api_proxy role's).
+      - If not set, the environment variable E(DKRON_API_USERNAME) is used.
     type: str
     aliases: [username]
   url_password:
     description:
-      - Password for HTTP basic authentication, for a proxy in front of the API.
+      - Password for HTTP basic authentication, for a proxy in front of the API. Never logged.
+      - If not set, the environment variable E(DKRON_API_PASSWORD) is used.
     type: str
     aliases: [password]
   validate_certs:
@@ -34,7 +36,9 @@ options:
     default: true
   ca_path:
     description:
-      - A CA bundle to verify the TLS certificate of an HTTPS O(api_url) with.
+      - A CA bundle to verify the TLS certificate of an HTTPS O(api_url) with (for the api_proxy
+        role's private CA, C(/etc/hacron/tls/ca.crt) on the cluster's hosts).
+      - If not set, the environment variable E(DKRON_API_CA_PATH) is used.
     type: path
   timeout:
     description:

@@ -39,17 +39,19 @@ DEFAULT_API_URL = "http://127.0.0.1:8080"
 def connection_argument_spec():
     """The connection options every module takes (documented by the doc fragment ``connection``).
 
-    ``api_url`` falls back to the DKRON_API_URL environment variable.
+    Each falls back to an environment variable (DKRON_API_URL, DKRON_API_USERNAME, DKRON_API_PASSWORD,
+    DKRON_API_CA_PATH), so that ad-hoc calls and scheduled runs need no credentials on the command line.
     """
     # Imported here so that this file stays importable without Ansible (the test fixture uses it).
     from ansible.module_utils.basic import env_fallback
 
     return dict(
         api_url=dict(type="str", default=DEFAULT_API_URL, fallback=(env_fallback, ["DKRON_API_URL"])),
-        url_username=dict(type="str", aliases=["username"]),
-        url_password=dict(type="str", aliases=["password"], no_log=True),
+        url_username=dict(type="str", aliases=["username"], fallback=(env_fallback, ["DKRON_API_USERNAME"])),
+        url_password=dict(type="str", aliases=["password"], no_log=True,
+                          fallback=(env_fallback, ["DKRON_API_PASSWORD"])),
         validate_certs=dict(type="bool", default=True),
-        ca_path=dict(type="path"),
+        ca_path=dict(type="path", fallback=(env_fallback, ["DKRON_API_CA_PATH"])),
         timeout=dict(type="float", default=10.0),
     )
 
@@ -105,7 +107,9 @@ class DkronClient:
         # One kept-alive connection pool per client; retries are ours, not urllib3's.
         self.session.mount("http://", HTTPAdapter(max_retries=0, pool_maxsize=4))
         self.session.mount("https://", HTTPAdapter(max_retries=0, pool_maxsize=4))
-        self.session.verify = (ca_path or True) if validate_certs else False
+        # Given with each request, not set on the session: requests lets REQUESTS_CA_BUNDLE or
+        # CURL_CA_BUNDLE in the environment override a session's verify, and ca_path would be lost.
+        self.verify = (ca_path or True) if validate_certs else False
         if url_username is not None:
             self.session.auth = (url_username, url_password or "")
         self.session.headers.update({"Accept": "application/json"})
@@ -136,7 +140,9 @@ class DkronClient:
         while True:
             attempt += 1
             try:
-                response = self.session.request(method, url, params=params, json=json, timeout=self.timeout)
+                response = self.session.request(
+                    method, url, params=params, json=json, timeout=self.timeout, verify=self.verify
+                )
             except requests.exceptions.RequestException as exc:
                 if attempt > self.retries:
                     raise DkronError(

@@ -12,6 +12,7 @@ from ansible_run import ROOT, run_playbook
 pytestmark = pytest.mark.integration
 
 HOST_PLAY = "PLAY [Check the hosts]"
+PROXY_USERS = [{"name": "admin", "password": "a-preflight-password"}]
 
 
 def write_inventory(tmp_path, servers, agents=(), host_vars=None):
@@ -19,7 +20,8 @@ def write_inventory(tmp_path, servers, agents=(), host_vars=None):
     nowhere = {"ansible_connection": "community.docker.docker", "ansible_host": "hacron-preflight-nowhere"}
     inventory = {
         "dkron": {
-            "vars": dict(nowhere, **dict({"dkron_image": "hacron/dkron:4.1.2"}, **host_vars)),
+            "vars": dict(nowhere, **dict({"dkron_image": "hacron/dkron:4.1.2", "api_proxy_users": PROXY_USERS},
+                                         **host_vars)),
             "children": {
                 "dkron_servers": {"hosts": {name: None for name in servers}},
                 "dkron_agents": {"hosts": {name: None for name in agents}},
@@ -100,4 +102,33 @@ def test_unknown_network_mode(tmp_path):
     rc, out = site(tmp_path, servers=["s1"], host_vars={"dkron_network_mode": "bridge"})
     assert rc != 0
     assert "dkron_network_mode is bridge; it must be host or overlay" in out
+    assert HOST_PLAY not in out
+
+
+def test_no_proxy_users(tmp_path):
+    # Dkron authenticates nobody: without a user the proxy could not let anyone in.
+    rc, out = site(tmp_path, servers=["s1"], host_vars={"api_proxy_users": []})
+    assert rc != 0
+    assert "api_proxy_users is empty" in out
+    assert HOST_PLAY not in out
+
+
+def test_unusable_proxy_users_are_named_without_their_passwords(tmp_path):
+    users = [{"name": "ad:min", "password": "long-enough-password"}, {"name": "bob", "password": "short-pw"},
+             {"name": "carol", "password": "a-good-long-password"}]
+    rc, out = site(tmp_path, servers=["s1"], host_vars={"api_proxy_users": users})
+    assert rc != 0
+    assert 'api_proxy_users "ad:min", "bob": each user needs' in out
+    assert "carol" not in out.split("each user needs")[0].rsplit("\n", 1)[-1]
+    for user in users:
+        assert user["password"] not in out
+    assert HOST_PLAY not in out
+
+
+def test_a_provided_certificate_needs_its_key_and_ca(tmp_path):
+    cert = tmp_path / "server.crt"
+    cert.write_text("not checked here")
+    rc, out = site(tmp_path, servers=["s1"], host_vars={"api_proxy_tls_cert_src": str(cert)})
+    assert rc != 0
+    assert "Set api_proxy_tls_cert_src, api_proxy_tls_key_src and api_proxy_tls_ca_src together" in out
     assert HOST_PLAY not in out

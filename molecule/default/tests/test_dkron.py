@@ -71,7 +71,7 @@ def test_containers_stop_gracefully_and_restart_on_failure():
     assert inspect["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
     if network_mode() == "overlay":
         assert inspect["HostConfig"]["NetworkMode"] == "hacron-dkron"
-        assert inspect["HostConfig"]["PortBindings"] == {"8080/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}
+        assert inspect["HostConfig"]["PortBindings"] == {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}]}
     else:
         assert inspect["HostConfig"]["NetworkMode"] == "host"
 

@@ -32,7 +32,11 @@ def timer_playbook(tmp_path_factory):
     (inventory / "group_vars").mkdir(parents=True)
     (inventory / "hosts.yml").write_text(yaml.safe_dump({"dkron_servers": {"hosts": {SERVERS[0]: {}}}}))
     (inventory / "group_vars" / "all.yml").write_text(yaml.safe_dump({
-        "dkron_api_url": "http://%s:8080" % ADDRESSES[SERVERS[0]],
+        # Through the proxy, trusting the CA that the api_proxy role put on every cluster host.
+        "dkron_api_url": "https://%s" % ADDRESSES[SERVERS[0]],
+        "dkron_api_username": "molecule",
+        "dkron_api_password": "molecule-lab-password",
+        "dkron_api_controller_ca": "/etc/hacron/tls/ca.crt",
         "dkron_jobs_set_name": "timer-test",
         "dkron_jobs": [{"name": JOB, "schedule": "@manually", "command": "true"}],
     }))

@@ -2,6 +2,8 @@
 
 import time
 
+import yaml
+
 from helpers import (
     AGENT, SERVERS, alive_members, api, cluster_views, container, failed_tasks, leader_name, network_mode, overlay_ip, peer, run_site,
     voters, wait_for,
@@ -108,13 +110,25 @@ def test_killing_the_leader_elects_another_and_jobs_keep_running():
     api(others[0], "/v1/jobs/every-two-seconds", "DELETE")
 
 
+def _gossip_key(name):
+    return yaml.safe_load(peer(name).file("/etc/dkron/dkron.yml").content_string)["encrypt"]
+
+
 def test_first_server_with_a_wiped_data_dir_rejoins_the_same_cluster():
     first = peer(SERVERS[0])
+    key_before = _gossip_key(SERVERS[1])
+    ca_before = first.file("/etc/hacron/tls/ca/ca.crt").content_string
     first.check_output("docker stop %s", container(SERVERS[0]))
     first.check_output("rm -rf /var/lib/dkron/raft")
+    # Its TLS files too: the CA must come back from the other servers, not be made anew.
+    first.check_output("rm -rf /etc/hacron/tls")
     converge = run_site()
     assert converge.returncode == 0, failed_tasks(converge.stdout)
     assert "Existing cluster" in converge.stdout
+    # The rerun kept the gossip key and the private CA (on the wiped host too), and printed neither the key nor a password.
+    assert {_gossip_key(name) for name in SERVERS + [AGENT]} == {key_before}
+    assert first.file("/etc/hacron/tls/ca/ca.crt").content_string == ca_before
+    assert key_before not in converge.stdout and "molecule-lab-password" not in converge.stdout
     wait_for(lambda: voters(SERVERS[1]) == SERVERS, timeout=120, what="three voters")
     leaders = {leader_name(name) for name in SERVERS}
     assert len(leaders) == 1 and leaders <= set(SERVERS), leaders

@@ -159,8 +159,47 @@ def test_is_leader_reads_200_and_404():
     assert client.is_leader() is False
 
 
-def test_basic_auth_and_certificate_options_reach_the_session():
-    client = DkronClient("https://proxy.test", url_username="ops", url_password="s3cret", ca_path="/etc/ca.pem")
-    assert client.session.auth == ("ops", "s3cret")
-    assert client.session.verify == "/etc/ca.pem"
-    assert DkronClient("https://proxy.test", validate_certs=False).session.verify is False
+def test_basic_auth_and_certificate_options_reach_each_request(monkeypatch):
+    # A CA bundle in the environment (as on machines behind a TLS-inspecting proxy) must not
+    # replace the cluster's CA: requests prefers it over a session's verify setting.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    sent = []
+    for options, expected_verify in (({"ca_path": "/etc/ca.pem"}, "/etc/ca.pem"),
+                                     ({"validate_certs": False}, False),
+                                     ({}, "/etc/ssl/certs/ca-certificates.crt")):
+        client = DkronClient("https://proxy.test", url_username="ops", url_password="s3cret", retry_wait=0, **options)
+        transport = ScriptedTransport([(200, [])])
+        transport.send = _recording(transport.send, sent)
+        client.session.mount("https://", transport)
+        client.members()
+        request, verify = sent.pop()
+        assert verify == expected_verify, options
+        assert request.headers["Authorization"] == "Basic b3BzOnMzY3JldA=="  # ops:s3cret
+
+
+def _recording(send, sent):
+    def wrapper(request, **kwargs):
+        sent.append((request, kwargs["verify"]))
+        return send(request, **kwargs)
+    return wrapper
+
+
+def test_connection_options_fall_back_to_the_environment(monkeypatch):
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+    from ansible_collections.hacron.dkron.plugins.module_utils.dkron_api import connection_argument_spec
+
+    monkeypatch.setenv("DKRON_API_URL", "https://cron-a.example.internal")
+    monkeypatch.setenv("DKRON_API_USERNAME", "admin")
+    monkeypatch.setenv("DKRON_API_PASSWORD", "from-the-environment")
+    monkeypatch.setenv("DKRON_API_CA_PATH", "/etc/hacron/tls/ca.crt")
+    validator = ArgumentSpecValidator(connection_argument_spec())
+    result = validator.validate({})
+    assert result.error_messages == []
+    assert result.validated_parameters["api_url"] == "https://cron-a.example.internal"
+    assert result.validated_parameters["url_username"] == "admin"
+    assert result.validated_parameters["url_password"] == "from-the-environment"
+    assert result.validated_parameters["ca_path"] == "/etc/hacron/tls/ca.crt"
+    # Given options win over the environment, and the password is one of the values to hide.
+    result = validator.validate({"url_username": "other"})
+    assert result.validated_parameters["url_username"] == "other"
+    assert "from-the-environment" in result._no_log_values
