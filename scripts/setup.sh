@@ -140,6 +140,23 @@ for suite in $LAB_SUITES; do
 done
 # The base of our Dkron images: plain Debian with a shell, time zones and CA certificates.
 import_rootfs "hacron/dkron-base:bookworm" bookworm "ca-certificates,tzdata,procps" '["/bin/sh"]' no
+# A local stand-in for an image with Python (no registry here): the base the dkron role's custom
+# image builds on in the rolling_update scenario (dkron_build_base_image).
+import_rootfs "hacron/python-base:bookworm" bookworm "ca-certificates,tzdata,procps,python3,python3-venv" '["/bin/sh"]' no
+
+# save_archive IMAGE ARCHIVE: `docker save` IMAGE to ARCHIVE, again only when the image changed.
+save_archive() {
+  local image=$1 archive=$2 id
+  id=$(docker image inspect -f '{{ .Id }}' "$image")
+  if [[ -s "$archive" && "$(cat "$archive.id" 2>/dev/null)" == "$id" ]]; then
+    reuse "archive $(basename "$archive")"
+  else
+    docker save -o "$archive" "$image"
+    echo "$id" >"$archive.id"
+    made "archive $(basename "$archive")"
+  fi
+}
+save_archive hacron/python-base:bookworm "$CACHE/images/python-base-bookworm.tar"
 
 # --- Dkron binaries --------------------------------------------------------------------------
 # provide_dkron VERSION: puts a static dkron binary reporting VERSION at .cache/dkron/VERSION/dkron.
@@ -187,15 +204,7 @@ provide_dkron_image() {
     rm -rf "$ctx"
     made "image $image"
   fi
-  local id
-  id=$(docker image inspect -f '{{ .Id }}' "$image")
-  if [[ -s "$archive" && "$(cat "$archive.id" 2>/dev/null)" == "$id" ]]; then
-    reuse "archive $(basename "$archive")"
-  else
-    docker save -o "$archive" "$image"
-    echo "$id" >"$archive.id"
-    made "archive $(basename "$archive")"
-  fi
+  save_archive "$image" "$archive"
 }
 
 for version in $DKRON_VERSIONS; do

@@ -132,3 +132,39 @@ def test_a_provided_certificate_needs_its_key_and_ca(tmp_path):
     assert rc != 0
     assert "Set api_proxy_tls_cert_src, api_proxy_tls_key_src and api_proxy_tls_ca_src together" in out
     assert HOST_PLAY not in out
+
+
+BUILD = {"dkron_build_image": True, "dkron_build_base_image": "hacron/python-base:bookworm"}
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"dkron_build_os_packages": ["jq", "curl; rm -rf /"]},
+     "dkron_build_os_packages ['curl; rm -rf /']: each entry must be one Debian package name"),
+    ({"dkron_build_pip_requirements": ["humanize==4.11.0", "--extra-index-url http://elsewhere"]},
+     "dkron_build_pip_requirements ['--extra-index-url http://elsewhere']: each entry must be one requirement"),
+    ({"dkron_build_ca_certificates": ["/nonexistent/proxy-ca.crt"]},
+     "/nonexistent/proxy-ca.crt (dkron_build_base_image_archive or dkron_build_ca_certificates) is no file"),
+    ({"dkron_build_where": "everywhere"}, "dkron_build_where once or each_host (it is everywhere)"),
+    ({"dkron_build_image_name": "Hacron/Custom:1"}, "(it is Hacron/Custom:1)"),
+])
+def test_bad_custom_image_settings_are_named(tmp_path, settings, message):
+    rc, out = site(tmp_path, servers=["s1"], host_vars=dict(BUILD, **settings))
+    assert rc != 0
+    assert message in " ".join(out.split()), out[-2000:]
+    assert HOST_PLAY not in out
+
+
+def test_bad_extra_volume_is_named(tmp_path):
+    rc, out = site(tmp_path, servers=["s1"], host_vars={"dkron_extra_volumes": ["/srv/jobs:/srv/jobs:ro", "jobs:/jobs"]})
+    assert rc != 0
+    assert "dkron_extra_volumes ['jobs:/jobs']" in out
+    assert HOST_PLAY not in out
+
+
+def test_usable_custom_image_settings_pass(tmp_path):
+    settings = dict(BUILD, dkron_build_os_packages=["jq", "tzdata=2025b-0+deb12u1"],
+                    dkron_build_pip_requirements=["humanize==4.11.0", "requests[socks]>=2.31; python_version >= '3.8'"],
+                    dkron_extra_volumes=["/srv/jobs:/srv/jobs:ro"])
+    rc, out = site(tmp_path, servers=["s1"], host_vars=settings)
+    assert rc != 0  # the hosts do not exist; the checks let the run go on to them
+    assert HOST_PLAY in out
