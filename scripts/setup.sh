@@ -8,9 +8,10 @@
 #
 # Knobs (environment):
 #   LAB_SUITES          Debian suites for lab host images (default "bookworm trixie")
-#   DKRON_VERSIONS      Dkron versions to provide (default "4.1.2 4.1.1"; the first is the target)
-#   DKRON_BINARY_DIR    a directory holding <version>/dkron binaries built elsewhere; used when
-#                       the Go module cannot be fetched here (air-gapped or filtered proxies)
+#   DKRON_VERSIONS      Dkron versions to provide (default: the four the tests use; the first is
+#                       the target)
+#   DKRON_BINARY_DIR    a directory holding <version>/dkron or <version>/dkron.xz built elsewhere,
+#                       with an optional SHA256SUMS; tried first (see provide_dkron)
 #   SETUP_SKIP_IMAGES   set to 1 to stop after the virtualenv (no Docker work)
 #   HACRON_CACHE        the per-user cache of binaries and archives (default ~/.cache/hacron)
 set -euo pipefail
@@ -22,7 +23,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${HACRON_CACHE:-$HOME/.cache/hacron}"
 VENV="$ROOT/.venv"
 LAB_SUITES="${LAB_SUITES:-bookworm trixie}"
-DKRON_VERSIONS="${DKRON_VERSIONS:-4.1.2 4.1.1}"
+DKRON_VERSIONS="${DKRON_VERSIONS:-4.1.2 4.1.1 4.0.9 4.0.8}"
+DKRON_GO_MIN=1.26
 DKRON_MODULE="github.com/distribworks/dkron/v4"
 # Empty: debootstrap's own default mirror.
 DEBIAN_MIRROR="${DEBIAN_MIRROR:-}"
@@ -30,18 +32,20 @@ DEBIAN_MIRROR="${DEBIAN_MIRROR:-}"
 ROOTFS_RECIPE_VERSION=4
 
 started=$(date +%s)
-reused=()
-built=()
 missing=()
+missing_reasons=()
 
 say() { printf '[setup] %s\n' "$*"; }
-reuse() { reused+=("$1"); say "reused: $1"; }
-made() { built+=("$1"); say "built: $1"; }
+# Steps are counted in a file: the image lanes below run in subshells.
+STEPS=$(mktemp)
+trap 'rm -f "$STEPS"' EXIT
+reuse() { echo reused >>"$STEPS"; say "reused: $1"; }
+made() { echo built >>"$STEPS"; say "built: $1"; }
 
 mkdir -p "$CACHE"/{dkron,images,rootfs,debs,logs}
 
 # --- Debian packages -------------------------------------------------------------------------
-apt_packages=(docker.io debootstrap iproute2 ca-certificates)
+apt_packages=(docker.io debootstrap iproute2 ca-certificates xz-utils)
 need=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
@@ -117,7 +121,9 @@ import_rootfs() {
   local dir="$CACHE/rootfs/${image//[:\/]/_}" log="$CACHE/logs/debootstrap-${image//[:\/]/_}.log"
   say "debootstrap $suite for $image (a minute or two)"
   rm -rf "$dir"
-  debootstrap --variant=minbase --cache-dir="$CACHE/debs" --include="$packages" \
+  # A download cache per image: images of one suite are made side by side (below).
+  mkdir -p "$CACHE/debs/${image//[:\/]/_}"
+  debootstrap --variant=minbase --cache-dir="$CACHE/debs/${image//[:\/]/_}" --include="$packages" \
     "$suite" "$dir" ${DEBIAN_MIRROR:+"$DEBIAN_MIRROR"} >"$log" 2>&1 || { tail -20 "$log"; exit 1; }
   # debootstrap writes only the release's "main"; add its -updates suite from the same mirror.
   sed -n "s/^deb \(.*\) $suite main\$/deb \1 $suite-updates main/p" "$dir/etc/apt/sources.list" >>"$dir/etc/apt/sources.list"
@@ -132,17 +138,24 @@ import_rootfs() {
   made "image $image"
 }
 
-for suite in $LAB_SUITES; do
-  # The lab's "bare-metal" hosts: systemd as PID 1, Python for Ansible, sudo and iproute2.
-  import_rootfs "hacron/lab-host:$suite" "$suite" \
-    "python3,python3-apt,systemd,systemd-sysv,dbus,iproute2,procps,ca-certificates,sudo,gnupg" \
-    '["/lib/systemd/systemd"]' yes
-done
-# The base of our Dkron images: plain Debian with a shell, time zones and CA certificates.
-import_rootfs "hacron/dkron-base:bookworm" bookworm "ca-certificates,tzdata,procps" '["/bin/sh"]' no
-# A local stand-in for an image with Python (no registry here): the base the dkron role's custom
-# image builds on in the rolling_update scenario (dkron_build_base_image).
-import_rootfs "hacron/python-base:bookworm" bookworm "ca-certificates,tzdata,procps,python3,python3-venv" '["/bin/sh"]' no
+# seed_host_image SUITE: hacron/lab-host-seeded:SUITE, the lab host with the Debian packages the
+# roles install (with their recommends, as the roles' apt tasks get them). Scenarios that do not
+# test installing packages start from it (scripts/molecule_all.sh); `default` keeps bare hosts.
+SEEDED_PACKAGES="docker.io python3-docker nftables nginx python3-cryptography"
+seed_host_image() {
+  local suite=$1 base="hacron/lab-host:$1" image="hacron/lab-host-seeded:$1" inputs log="$CACHE/logs/seed-$1.log"
+  inputs="$(docker image inspect -f '{{ .Id }}' "$base")/$SEEDED_PACKAGES"
+  if [[ "$(docker image inspect -f '{{ index .Config.Labels "io.hacron.inputs" }}' "$image" 2>/dev/null)" == "$inputs" ]]; then
+    reuse "image $image"
+    return
+  fi
+  say "installing the roles' packages into $image"
+  printf 'FROM %s\nRUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq %s && rm -rf /var/cache/apt/archives/*.deb\n' \
+    "$base" "$SEEDED_PACKAGES" |
+    DOCKER_BUILDKIT=0 docker build -q --label "io.hacron.inputs=$inputs" -t "$image" - >"$log" 2>&1 ||
+    { tail -20 "$log"; exit 1; }
+  made "image $image"
+}
 
 # save_archive IMAGE ARCHIVE: `docker save` IMAGE to ARCHIVE, again only when the image changed.
 save_archive() {
@@ -156,33 +169,124 @@ save_archive() {
     made "archive $(basename "$archive")"
   fi
 }
-save_archive hacron/python-base:bookworm "$CACHE/images/python-base-bookworm.tar"
+
+# The images are made in lanes side by side: a lane waits mostly on the mirror or on dpkg, so two
+# cores keep three busy. A cold setup's longest part (measured: see the README).
+host_lane() {
+  local suite=$1
+  # The lab's "bare-metal" hosts: systemd as PID 1, Python for Ansible, sudo and iproute2.
+  import_rootfs "hacron/lab-host:$suite" "$suite" \
+    "python3,python3-apt,systemd,systemd-sysv,dbus,iproute2,procps,ca-certificates,sudo,gnupg" \
+    '["/lib/systemd/systemd"]' yes
+  seed_host_image "$suite"
+}
+bases_lane() {
+  # The base of our Dkron images: plain Debian with a shell, time zones and CA certificates.
+  import_rootfs "hacron/dkron-base:bookworm" bookworm "ca-certificates,tzdata,procps" '["/bin/sh"]' no
+  # A local stand-in for an image with Python (no registry here): the base the dkron role's custom
+  # image builds on in the rolling_update scenario (dkron_build_base_image).
+  import_rootfs "hacron/python-base:bookworm" bookworm "ca-certificates,tzdata,procps,python3,python3-venv" '["/bin/sh"]' no
+  save_archive hacron/python-base:bookworm "$CACHE/images/python-base-bookworm.tar"
+}
+lanes=()
+for suite in $LAB_SUITES; do host_lane "$suite" & lanes+=($!); done
+bases_lane & lanes+=($!)
+lane_failed=0
+for lane in "${lanes[@]}"; do wait "$lane" || lane_failed=1; done
+((lane_failed == 0)) || { say "an image could not be made (see the lines above and $CACHE/logs)"; exit 1; }
 
 # --- Dkron binaries --------------------------------------------------------------------------
-# provide_dkron VERSION: puts a static dkron binary reporting VERSION at .cache/dkron/VERSION/dkron.
-provide_dkron() {
-  local version=$1 dest="$CACHE/dkron/$1/dkron"
-  if [[ -x "$dest" ]] && "$dest" version 2>/dev/null | grep -q "Version: $version"; then
-    reuse "dkron $version binary"
-    return 0
+# provide_dkron VERSION: puts a static dkron binary reporting VERSION at $CACHE/dkron/VERSION/dkron,
+# from the first source that works, in this order:
+#   1. DKRON_BINARY_DIR/VERSION/dkron or .../dkron.xz, checked against that directory's SHA256SUMS
+#      when it has one (the project's machines: ../shared/dkron);
+#   2. the official image dkron/dkron:VERSION from a registry (a user's machine), binary copied out;
+#   3. `go install` of the Go module, with a Go new enough for it.
+# Every source ends in the same binary, so the loopback tests and the lab images use one thing.
+# The source is recorded next to the binary and named in the summary.
+dkron_sources=()
+
+# Captured, not piped into grep -q: grep's early exit would kill dkron with SIGPIPE, and pipefail
+# would count that as a mismatch.
+binary_reports() { [[ "$("$1" version 2>/dev/null)" == *"Version: $2"* ]]; }
+
+from_binary_dir() {
+  local version=$1 dest=$2 dir=${DKRON_BINARY_DIR:-} src tmp sums expected actual
+  [[ -n "$dir" ]] || { why="DKRON_BINARY_DIR unset"; return 1; }
+  if [[ -f "$dir/$version/dkron" ]]; then src="$dir/$version/dkron"
+  elif [[ -f "$dir/$version/dkron.xz" ]]; then src="$dir/$version/dkron.xz"
+  else why="no $version/dkron or $version/dkron.xz in DKRON_BINARY_DIR=$dir"; return 1; fi
+  tmp="$dest.part"
+  if [[ "$src" == *.xz ]]; then xz -dc "$src" >"$tmp"; else cp "$src" "$tmp"; fi
+  sums="$dir/SHA256SUMS"
+  if [[ -f "$sums" ]]; then
+    expected=$(awk -v f="$version/dkron" '$2 == f || $2 == "*" f {print $1}' "$sums")
+    actual=$(sha256sum "$tmp" | cut -d' ' -f1)
+    if [[ -z "$expected" ]]; then
+      rm -f "$tmp"; say "ERROR: $sums has no line for $version/dkron"; exit 1
+    elif [[ "$expected" != "$actual" ]]; then
+      rm -f "$tmp"; say "ERROR: $src does not match $sums (sha256 $actual, expected $expected)"; exit 1
+    fi
   fi
-  mkdir -p "$(dirname "$dest")"
-  if [[ -n "${DKRON_BINARY_DIR:-}" && -x "$DKRON_BINARY_DIR/$version/dkron" ]]; then
-    "$DKRON_BINARY_DIR/$version/dkron" version | grep -q "Version: $version" ||
-      { say "$DKRON_BINARY_DIR/$version/dkron does not report version $version"; return 1; }
-    install -m 0755 "$DKRON_BINARY_DIR/$version/dkron" "$dest"
-    made "dkron $version binary (copied from DKRON_BINARY_DIR)"
-    return 0
+  chmod 0755 "$tmp"
+  binary_reports "$tmp" "$version" || { rm -f "$tmp"; say "ERROR: $src does not report version $version"; exit 1; }
+  mv "$tmp" "$dest"
+  if [[ -f "$sums" ]]; then source_of="DKRON_BINARY_DIR ($src, sha256 as in SHA256SUMS)"
+  else source_of="DKRON_BINARY_DIR ($src, no SHA256SUMS to check against)"; fi
+}
+
+from_registry() {
+  local version=$1 dest=$2 image="dkron/dkron:$1" log="$CACHE/logs/docker-pull-dkron-$1.log" container
+  if ! timeout 120 docker pull -q "$image" >"$log" 2>&1; then
+    why="docker pull $image: $(tail -1 "$log")"; return 1
   fi
-  say "building dkron $version from the Go module $DKRON_MODULE@v$version"
-  local gobin="$CACHE/dkron/$version/gobin" log="$CACHE/logs/go-install-dkron-$version.log"
-  if CGO_ENABLED=0 GOBIN="$gobin" go install -trimpath \
+  container=$(docker create "$image")
+  docker cp "$container:/usr/local/bin/dkron" "$dest.part" >/dev/null 2>&1 ||
+    docker cp "$container:/dkron" "$dest.part" >/dev/null 2>&1 || true
+  docker rm "$container" >/dev/null
+  [[ -s "$dest.part" ]] && chmod 0755 "$dest.part" && binary_reports "$dest.part" "$version" ||
+    { rm -f "$dest.part"; why="no dkron $version binary found in $image"; return 1; }
+  mv "$dest.part" "$dest"
+  source_of="registry image $image"
+}
+
+from_go_module() {
+  local version=$1 dest=$2 gobin="$CACHE/dkron/$1/gobin" log="$CACHE/logs/go-install-dkron-$1.log" have
+  command -v go >/dev/null || { why="no Go toolchain"; return 1; }
+  have=$(go env GOVERSION | sed 's/^go//')
+  # Dkron 4's go.mod asks for Go 1.26; an older Go would try to fetch a toolchain instead.
+  if ! printf '%s\n%s\n' "$DKRON_GO_MIN" "$have" | sort -V -C; then
+    why="Go $have is too old for $DKRON_MODULE (needs $DKRON_GO_MIN)"; return 1
+  fi
+  if CGO_ENABLED=0 GOBIN="$gobin" GOTOOLCHAIN=local timeout 900 go install -trimpath \
       -ldflags "-s -w -X $DKRON_MODULE/dkron.Version=$version" "$DKRON_MODULE@v$version" >"$log" 2>&1; then
     mv "$gobin/dkron" "$dest" && rm -rf "$gobin"
-    made "dkron $version binary (go install)"
+    source_of="go install $DKRON_MODULE@v$version"
     return 0
   fi
-  say "cannot build dkron $version: $(grep -m1 -E 'go: |error' "$log" || tail -1 "$log")"
+  why="go install $DKRON_MODULE@v$version: $(grep -m1 -E 'go: |error' "$log" || tail -1 "$log")"
+  return 1
+}
+
+provide_dkron() {
+  local version=$1 dest="$CACHE/dkron/$1/dkron" source_of why reasons=()
+  mkdir -p "$(dirname "$dest")"
+  if [[ -x "$dest" ]] && binary_reports "$dest" "$version"; then
+    reuse "dkron $version binary (from $(cat "$dest.source" 2>/dev/null || echo 'an earlier run'))"
+    dkron_sources+=("$version: cached, from $(cat "$dest.source" 2>/dev/null || echo 'an earlier run')")
+    return 0
+  fi
+  for source in from_binary_dir from_registry from_go_module; do
+    why=""
+    if "$source" "$version" "$dest"; then
+      echo "$source_of" >"$dest.source"
+      made "dkron $version binary from $source_of"
+      dkron_sources+=("$version: $source_of")
+      return 0
+    fi
+    reasons+=("$why")
+  done
+  missing_reasons+=("dkron $version: $(IFS=';'; echo "${reasons[*]}" | sed 's/;/; /g')")
   return 1
 }
 
@@ -216,12 +320,14 @@ for version in $DKRON_VERSIONS; do
 done
 
 # --- Summary ---------------------------------------------------------------------------------
-say "done in $(($(date +%s) - started)) s: ${#built[@]} built, ${#reused[@]} reused"
+say "done in $(($(date +%s) - started)) s: $(grep -c built "$STEPS") built, $(grep -c reused "$STEPS") reused"
+for line in "${dkron_sources[@]}"; do say "dkron $line"; done
 if ((${#missing[@]})); then
   say "NOT AVAILABLE: ${missing[*]}"
-  say "  The Go module proxy did not serve $DKRON_MODULE (see $CACHE/logs/go-install-dkron-*.log)."
-  say "  Provide binaries with DKRON_BINARY_DIR=<dir with VERSION/dkron> and run this again."
-  say "  Tests that need a real Dkron fail or skip with that reason until then."
+  for line in "${missing_reasons[@]}"; do say "  $line"; done
+  say "  Give binaries with DKRON_BINARY_DIR=<dir with VERSION/dkron or VERSION/dkron.xz> (on the"
+  say "  project's machines: DKRON_BINARY_DIR=../shared/dkron), or a registry with dkron/dkron, and run again."
+  say "  Tests that need a real Dkron fail with that reason under HACRON_REQUIRE_DKRON=1, else skip."
   [[ "${HACRON_REQUIRE_DKRON:-0}" == 1 ]] && exit 1
 fi
 exit 0

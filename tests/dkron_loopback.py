@@ -19,9 +19,13 @@ TARGET_VERSION = "4.1.2"
 
 
 def dkron_binary(version=TARGET_VERSION):
-    """The dkron binary for ``version``: $HACRON_DKRON_BIN, else what scripts/setup.sh provided."""
+    """The dkron binary for ``version``: what scripts/setup.sh provided.
+
+    $HACRON_DKRON_BIN replaces the target version's binary only: the tests of other versions
+    (the version skew) need those very versions.
+    """
     override = os.environ.get("HACRON_DKRON_BIN")
-    if override:
+    if override and version == TARGET_VERSION:
         return Path(override)
     cache = Path(os.environ.get("HACRON_CACHE", Path.home() / ".cache" / "hacron"))
     return cache / "dkron" / version / "dkron"
@@ -117,13 +121,18 @@ class LoopbackServer:
 
 
 class LoopbackCluster:
-    """``size`` Dkron servers on loopback forming one cluster."""
+    """``size`` Dkron servers on loopback forming one cluster, all running ``binary``.
 
-    def __init__(self, workdir, size=3, binary=None):
-        self.binary = Path(binary or dkron_binary())
+    ``binaries``, one per server, gives each server its own binary instead (a mixed-version
+    cluster); the first one bootstraps. ``binary`` is then the first server's.
+    """
+
+    def __init__(self, workdir, size=3, binary=None, binaries=None):
+        binaries = [Path(path) for path in binaries] if binaries else [Path(binary or dkron_binary())] * size
+        self.binary = binaries[0]
         self.servers = [
-            LoopbackServer("server-%d" % (index + 1), Path(workdir) / ("server-%d" % (index + 1)), self.binary)
-            for index in range(size)
+            LoopbackServer("server-%d" % (index + 1), Path(workdir) / ("server-%d" % (index + 1)), server_binary)
+            for index, server_binary in enumerate(binaries)
         ]
 
     def start(self, timeout=90):
@@ -138,8 +147,9 @@ class LoopbackCluster:
         created (``Agent.reconcileCh`` is nil), so events are dropped. A three-server start
         therefore takes about a minute; the fixture is session-scoped for that reason.
         """
-        if not os.access(self.binary, os.X_OK):
-            raise FileNotFoundError("no executable dkron binary at %s" % self.binary)
+        for server in self.servers:
+            if not os.access(server.binary, os.X_OK):
+                raise FileNotFoundError("no executable dkron binary at %s" % server.binary)
         first, others = self.servers[0], self.servers[1:]
         first.write_config(join=[], bootstrap_expect=1)
         first.start()
@@ -191,9 +201,12 @@ class LoopbackCluster:
         return None
 
     def voters(self, server):
-        """Raft voters' node names as ``dkron raft list-peers`` reports them from ``server``."""
+        """Raft voters' node names as ``dkron raft list-peers`` reports them from ``server``.
+
+        Asked with ``server``'s own binary: the gRPC service names changed between versions.
+        """
         listing = subprocess.run(
-            [str(self.binary), "raft", "list-peers", "--rpc-addr", "127.0.0.1:%d" % server.rpc_port],
+            [str(server.binary), "raft", "list-peers", "--rpc-addr", "127.0.0.1:%d" % server.rpc_port],
             capture_output=True,
             text=True,
             timeout=10,

@@ -48,7 +48,8 @@ def version_skew(current_versions, target):
         return None
     return (
         "%s run %s, and the target is %s: Dkron 4.0.9 renamed its gRPC services, so nodes on either side "
-        "of 4.0.8/4.0.9 cannot talk to each other and a rolling update would split the cluster"
+        "of 4.0.8/4.0.9 still form one cluster but every run a leader hands to a node of the other side "
+        "fails (\"unknown service types.Agent\"): a rolling update would fail jobs silently"
         % (", ".join(other_side), ", ".join(sorted(set(current_versions[name] for name in other_side))), target)
     )
 

@@ -10,14 +10,13 @@ from pathlib import Path
 import testinfra
 
 ROOT = Path(__file__).resolve().parents[3]
-SERVERS = ["molecule-server-1", "molecule-server-2", "molecule-server-3"]
-AGENT = "molecule-agent-1"
-ADDRESSES = {
-    "molecule-server-1": "172.31.0.11",
-    "molecule-server-2": "172.31.0.12",
-    "molecule-server-3": "172.31.0.13",
-    "molecule-agent-1": "172.31.0.21",
-}
+# The scenario's hosts and network, as .config/molecule/config.yml names them from the environment
+# (scenarios that run side by side get their own prefix and /24).
+PREFIX = os.environ.get("HACRON_MOLECULE_PREFIX", "molecule")
+NET = os.environ.get("HACRON_MOLECULE_NET", "172.31.0")
+SERVERS = ["%s-server-%d" % (PREFIX, index) for index in (1, 2, 3)]
+AGENT = "%s-agent-1" % PREFIX
+ADDRESSES = dict(zip(SERVERS + [AGENT], ["%s.%d" % (NET, last) for last in (11, 12, 13, 21)]))
 
 _API_CALL = """
 import json, sys, urllib.request, urllib.error
@@ -94,7 +93,7 @@ def leader_name(server):
     return body.get("Name") if status == 200 and isinstance(body, dict) else None
 
 
-def voters(server="molecule-server-1"):
+def voters(server=SERVERS[0]):
     listing = peer(server).run(
         "docker exec %s dkron raft list-peers --rpc-addr %s:6868", container(server), rpc_address(server))
     if listing.rc != 0:

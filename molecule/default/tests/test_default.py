@@ -4,6 +4,8 @@ import json
 import shlex
 import socket
 
+from helpers import ADDRESSES, AGENT, SERVERS
+
 
 def test_systemd_is_pid_1_and_booted(host):
     assert host.process.get(pid=1).comm == "systemd"
@@ -34,7 +36,7 @@ def test_hosts_reach_each_other_on_the_scenario_network(host):
         "import socket; s = socket.socket(); s.settimeout(3); "
         "print(s.connect_ex(('{address}', 9)))"
     )
-    for address in ("172.31.0.11", "172.31.0.12", "172.31.0.13", "172.31.0.21"):
+    for address in ADDRESSES.values():
         result = host.check_output("python3 -c %s" % shlex.quote(probe.format(address=address)))
         assert result == "111", "%s -> %s" % (address, result)
 
@@ -49,12 +51,12 @@ def test_docker_engine_runs_with_log_rotation(host):
 
 
 def test_swarm_has_three_managers_and_one_worker(host):
-    if not host.backend.host.startswith("molecule-server"):
+    if host.backend.host not in SERVERS:
         assert host.check_output("docker info --format '{{ .Swarm.LocalNodeState }}'") == "active"
         return
     nodes = host.check_output("docker node ls --format '{{ .Hostname }} {{ .ManagerStatus }} {{ .Status }}'")
     rows = sorted(line.split() for line in nodes.splitlines())
-    assert [row[0] for row in rows] == ["molecule-agent-1", "molecule-server-1", "molecule-server-2", "molecule-server-3"]
+    assert [row[0] for row in rows] == sorted(SERVERS + [AGENT])
     assert all(row[-1] == "Ready" for row in rows)
     managers = [row for row in rows if len(row) == 3]
     assert len(managers) == 3
@@ -64,7 +66,7 @@ def test_swarm_has_three_managers_and_one_worker(host):
 def test_firewall_table_is_loaded_at_boot(host):
     assert host.service("hacron-firewall").is_enabled
     rules = host.check_output("nft list table inet hacron")
-    assert "172.31.0.11" in rules and "172.31.0.21" in rules
+    assert ADDRESSES[SERVERS[0]] in rules and ADDRESSES[AGENT] in rules
 
 
 def _connects(address, port, timeout=3):
@@ -77,13 +79,13 @@ def _connects(address, port, timeout=3):
 
 
 def test_swarm_port_is_closed_to_others_and_open_to_the_cluster(host):
-    if host.backend.host != "molecule-server-1":
+    if host.backend.host != SERVERS[0]:
         return
-    # This test runs on the controller, 172.31.0.1, which is not one of the cluster's hosts.
-    assert not _connects("172.31.0.12", 2377), "the Swarm port answers a host outside the cluster"
+    # This test runs on the controller (the network's gateway), which is not one of the cluster's hosts.
+    assert not _connects(ADDRESSES[SERVERS[1]], 2377), "the Swarm port answers a host outside the cluster"
     # A peer inside the cluster reaches it.
     result = host.check_output(
         "python3 -c %s",
-        "import socket; s = socket.socket(); s.settimeout(3); print(s.connect_ex(('172.31.0.12', 2377)))",
+        "import socket; s = socket.socket(); s.settimeout(3); print(s.connect_ex(('%s', 2377)))" % ADDRESSES[SERVERS[1]],
     )
     assert result == "0"

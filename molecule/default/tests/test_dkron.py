@@ -35,8 +35,8 @@ def test_server_config_is_the_same_as_the_first_but_for_host_values(name):
 
 
 def test_tags_come_from_host_vars():
-    assert config_of("molecule-server-2")["tags"] == {"key": "value"}
-    assert config_of("molecule-server-1")["tags"] == {}
+    assert config_of(SERVERS[1])["tags"] == {"key": "value"}
+    assert config_of(SERVERS[0])["tags"] == {}
 
 
 def test_agent_config_has_the_cluster_key_and_no_api():

@@ -25,7 +25,7 @@ EVERY_SECOND_JOB = {
     "executor_config": {"command": "echo tick"},
     "tags": {"key": "value:1"},
 }
-MATCHING_NODES = {"molecule-server-2", "molecule-agent-1"}
+MATCHING_NODES = {SERVERS[1], AGENT}
 
 
 def _finished(executions):

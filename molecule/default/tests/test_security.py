@@ -15,10 +15,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from helpers import ADDRESSES, AGENT, ROOT, SERVERS, network_mode, peer, run_playbook
+from helpers import ADDRESSES, AGENT, NET, PREFIX, ROOT, SERVERS, network_mode, peer, run_playbook
 
-OUTSIDER = "172.31.0.99"  # on the scenario's network, neither a cluster host nor on the allowlist
-NETWORK = "hacron-molecule"
+OUTSIDER = NET + ".99"  # on the scenario's network, neither a cluster host nor on the allowlist
+NETWORK = "hacron-%s" % PREFIX
 USER, PASSWORD = "molecule", "molecule-lab-password"
 SWARM_TCP, DKRON_TCP, API_TCP = (2377, 7946), (8946, 6868), (443, 8080)
 UDP_PORTS = (7946, 4789, 8946)
@@ -141,7 +141,7 @@ def test_a_cluster_host_reaches_the_cluster_ports():
 
 
 def test_the_admin_allowlist_reaches_the_proxy_and_nothing_else():
-    # These tests run on the controller, 172.31.0.1, which the scenario allowlists as an admin.
+    # These tests run on the controller (the network's gateway), which the scenario allowlists as an admin.
     answers = json.loads(subprocess.run(
         ["python3", "-c", _PROBE, *_probe_arguments(ADDRESSES[SERVERS[0]], SWARM_TCP + DKRON_TCP + API_TCP)],
         capture_output=True, text=True, timeout=120, check=True).stdout)

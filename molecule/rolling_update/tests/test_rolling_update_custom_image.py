@@ -14,7 +14,7 @@ import re
 import time
 from pathlib import Path
 
-from helpers import AGENT, SERVERS, api, failed_tasks, leader_name, peer, run_playbook, voters, wait_for
+from helpers import AGENT, PREFIX, SERVERS, api, failed_tasks, leader_name, peer, run_playbook, voters, wait_for
 
 NODES = SERVERS + [AGENT]
 IMAGES = Path(os.environ.get("HACRON_CACHE", Path.home() / ".cache/hacron")) / "images"
@@ -79,7 +79,7 @@ def test_the_custom_image_rolls_out_with_the_leader_last(tmp_path):
     assert task_hosts(run.stdout, "Build the image", "changed") == {SERVERS[0]}, run.stdout[-4000:]
     assert task_hosts(run.stdout, "Load the image from the archive", "changed") >= set(NODES) - {SERVERS[0]}
     # The message may be folded over lines (YAML result format): read the names up to the blank line.
-    order = re.findall(r"molecule-(?:server|agent)-\d+", run.stdout.split("Updated in this order:", 1)[1].split("\n\n", 1)[0])
+    order = re.findall(re.escape(PREFIX) + r"-(?:server|agent)-\d+", run.stdout.split("Updated in this order:", 1)[1].split("\n\n", 1)[0])
     assert sorted(order) == sorted(NODES) and order[0] == AGENT and order[-1] == leader, order
     images = running_images()
     assert len(set(images.values())) == 1, images
