@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the molecule scenarios side by side, each on hosts and a network of its own, and prints
-# each one's wall time and result. Most of a scenario's time is waiting on timers (Dkron's 60 s
-# voter reconcile, quiet windows, canary periods), not CPU, so they overlap well.
+# each one's wall time and result. On a 2-core machine they are CPU-bound (load 20 to 35 with three
+# at once; see the README's figures): MOLECULE_JOBS=1 runs them one after another.
 #
 #   scripts/molecule_all.sh [SCENARIO ...]     default: every scenario in the table below
 #

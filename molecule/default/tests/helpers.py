@@ -148,3 +148,16 @@ def alive_members(server):
     """Names of the members ``server`` sees alive, sorted."""
     status, members = api(server, "/v1/members")
     return sorted(m["Name"] for m in members if m.get("statusText") == "alive") if status == 200 else []
+
+
+def started_at():
+    """When each node's Dkron container last started (RFC 3339 strings, comparable as text)."""
+    return {name: peer(name).check_output("docker inspect --format '{{.State.StartedAt}}' dkron")
+            for name in SERVERS + [AGENT]}
+
+
+def versions(server=SERVERS[0]):
+    """The Dkron version of every alive member, as ``server`` sees them."""
+    status, members = api(server, "/v1/members")
+    assert status == 200, members
+    return {member["Name"]: member["Tags"]["version"] for member in members if member["statusText"] == "alive"}

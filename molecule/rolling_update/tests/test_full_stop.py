@@ -11,7 +11,7 @@ import os
 import time
 from pathlib import Path
 
-from helpers import AGENT, SERVERS, api, failed_tasks, peer, run_playbook, voters, wait_for
+from helpers import AGENT, SERVERS, api, failed_tasks, peer, run_playbook, started_at, versions, voters, wait_for
 
 NODES = SERVERS + [AGENT]
 CACHE = Path(os.environ.get("HACRON_CACHE", Path.home() / ".cache/hacron"))
@@ -31,16 +31,6 @@ STATE = {}
 def update_to(version, *extra):
     archive = CACHE / "images" / ("dkron-%s.tar" % version)
     return ["-e", "dkron_image=hacron/dkron:%s" % version, "-e", "dkron_image_archive=%s" % archive, *extra]
-
-
-def versions():
-    status, members = api(SERVERS[0], "/v1/members")
-    assert status == 200, members
-    return {member["Name"]: member["Tags"]["version"] for member in members if member["statusText"] == "alive"}
-
-
-def started_at():
-    return {name: peer(name).check_output("docker inspect --format '{{.State.StartedAt}}' dkron") for name in NODES}
 
 
 def runs_per_node(since):

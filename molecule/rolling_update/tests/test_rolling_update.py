@@ -12,7 +12,9 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
-from helpers import AGENT, SERVERS, api, failed_tasks, leader_name, peer, run_playbook, voters, wait_for
+from helpers import (
+    AGENT, SERVERS, api, failed_tasks, leader_name, peer, run_playbook, started_at, versions, voters, wait_for,
+)
 
 NODES = SERVERS + [AGENT]
 TARGET = "4.1.2"
@@ -34,18 +36,6 @@ def canary_job(name, schedule):
         "executor": "shell",
         "executor_config": {"shell": "true", "command": "date +%%s >> /var/lib/dkron/%s.log" % name},
     }
-
-
-def started_at():
-    """When each node's Dkron container last started (RFC 3339 strings, comparable as text)."""
-    return {name: peer(name).check_output("docker inspect --format '{{.State.StartedAt}}' dkron") for name in NODES}
-
-
-def versions(server=SERVERS[0]):
-    """The Dkron version of every alive member, as ``server`` sees them."""
-    status, members = api(server, "/v1/members")
-    assert status == 200, members
-    return {member["Name"]: member["Tags"]["version"] for member in members if member["statusText"] == "alive"}
 
 
 def recap_changes(stdout):

@@ -14,7 +14,7 @@ import re
 import time
 from pathlib import Path
 
-from helpers import AGENT, PREFIX, SERVERS, api, failed_tasks, leader_name, peer, run_playbook, voters, wait_for
+from helpers import AGENT, PREFIX, SERVERS, api, failed_tasks, leader_name, peer, run_playbook, started_at, voters, wait_for
 
 NODES = SERVERS + [AGENT]
 IMAGES = Path(os.environ.get("HACRON_CACHE", Path.home() / ".cache/hacron")) / "images"
@@ -43,10 +43,6 @@ def custom_run(playbook, tmp_path):
     extra = tmp_path / "custom-image.json"
     extra.write_text(json.dumps(CUSTOM))
     return run_playbook(playbook, "-e", "@%s" % extra)
-
-
-def started_at():
-    return {name: peer(name).check_output("docker inspect --format '{{.State.StartedAt}}' dkron") for name in NODES}
 
 
 def running_images():
