@@ -6,7 +6,7 @@ import time
 import pytest
 
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_api import DkronClient
-from ansible_run import run_module
+from ansible_run import run_module, run_tasks
 
 pytestmark = pytest.mark.integration
 
@@ -15,6 +15,11 @@ MODULE = "hacron.dkron.dkron_job_info"
 
 def info(api_url, check=False, **options):
     return run_module(MODULE, json.dumps(dict(options, api_url=api_url)), check=check)
+
+
+def infos(api_url, *option_sets, check=False):
+    """One call of the module per set of options, all in one Ansible run; their results in order."""
+    return run_tasks(MODULE, [dict(options, api_url=api_url) for options in option_sets], check=check)
 
 
 def _job(name, **extra):
@@ -64,33 +69,38 @@ def names(result):
 
 def test_metadata_filter_is_an_exact_match_of_every_key(dkron_cluster, jobs):
     api = dkron_cluster.followers()[0].api_url
-    assert names(info(api, metadata={"suite": "info"})) == ["info-a", "info-b", "info-c"]
-    assert names(info(api, metadata={"suite": "info", "team": "a"})) == ["info-a", "info-c"]
-    assert names(info(api, metadata={"suite": "info", "team": "c"})) == []
-    assert names(info(api, metadata={"suite": "inf"})) == []
+    results = infos(api, {"metadata": {"suite": "info"}}, {"metadata": {"suite": "info", "team": "a"}},
+                    {"metadata": {"suite": "info", "team": "c"}}, {"metadata": {"suite": "inf"}})
+    assert [names(result) for result in results] == [["info-a", "info-b", "info-c"], ["info-a", "info-c"], [], []]
 
 
 def test_one_job_by_name_as_dkron_stores_it(dkron_cluster, jobs):
     api = dkron_cluster.followers()[1].api_url
-    result = info(api, name="info-b")
+    result, missing, other_team = infos(api, {"name": "info-b"}, {"name": "info-missing"},
+                                        {"name": "info-b", "metadata": {"team": "a"}})
     assert names(result) == ["info-b"]
     job = result["jobs"][0]
     assert job["executor_config"] == {"command": "echo info-info-b", "shell": "true"}
     assert job["metadata"] == {"suite": "info", "team": "b"}
     assert job["status"] == ""  # the computed fields are returned as stored
-    assert names(info(api, name="info-missing")) == []
-    assert names(info(api, name="info-b", metadata={"team": "a"})) == []
+    assert names(missing) == []
+    assert names(other_team) == []
 
 
 def test_status_and_query_filters(dkron_cluster, jobs):
     api = dkron_cluster.servers[0].api_url
-    assert names(info(api, status="success", metadata={"suite": "info"})) == ["info-a"]
-    assert names(info(api, status="untriggered", metadata={"suite": "info"})) == ["info-b", "info-c"]
-    assert names(info(api, status="failed", metadata={"suite": "info"})) == []
-    assert names(info(api, query="Alpha")) == ["info-a"]  # display name
-    assert names(info(api, query="info-")) == ["info-a", "info-b", "info-c"]
-    assert names(info(api, name="info-a", status="success")) == ["info-a"]
-    assert names(info(api, name="info-b", status="success")) == []
+    suite = {"suite": "info"}
+    calls_and_names = [
+        ({"status": "success", "metadata": suite}, ["info-a"]),
+        ({"status": "untriggered", "metadata": suite}, ["info-b", "info-c"]),
+        ({"status": "failed", "metadata": suite}, []),
+        ({"query": "Alpha"}, ["info-a"]),  # display name
+        ({"query": "info-"}, ["info-a", "info-b", "info-c"]),
+        ({"name": "info-a", "status": "success"}, ["info-a"]),
+        ({"name": "info-b", "status": "success"}, []),
+    ]
+    results = infos(api, *[options for options, _ in calls_and_names])
+    assert [names(result) for result in results] == [expected for _, expected in calls_and_names]
 
 
 def test_executions_of_a_job(dkron_cluster, jobs):
@@ -102,9 +112,11 @@ def test_executions_of_a_job(dkron_cluster, jobs):
     assert execution["success"] is True
     assert execution["output"] == "info-info-a\n"
     assert execution["node_name"] == "server-1"
-    assert info(api, name="info-b", executions=True)["executions"] == []
-    assert info(api, name="info-missing", executions=True)["executions"] == []
-    assert "executions" not in info(api, name="info-a")
+    no_runs, missing, without = infos(api, {"name": "info-b", "executions": True},
+                                      {"name": "info-missing", "executions": True}, {"name": "info-a"})
+    assert no_runs["executions"] == []
+    assert missing["executions"] == []
+    assert "executions" not in without
 
 
 def test_executions_need_a_name(dkron_cluster):
