@@ -24,11 +24,19 @@ rolling_update rolling  172.31.2 bookworm hacron/lab-host-seeded
 "
 
 wanted=("$@")
+rm -f "$LOGS/molecule-failures.txt"
 declare -A started=() pids=()
 run_one() {
   local name=$1 prefix=$2 net=$3 suite=$4 image=$5
   HACRON_MOLECULE_PREFIX=$prefix HACRON_MOLECULE_NET=$net HACRON_LAB_SUITE=$suite HACRON_LAB_IMAGE=$image \
-    timeout --kill-after=60 "$TIMEOUT" molecule test -s "$name" >"$LOGS/molecule-$name.log" 2>&1
+    timeout --kill-after=60 "$TIMEOUT" molecule test -s "$name" 2>&1 | stamp >"$LOGS/molecule-$name.log"
+}
+
+# Prefixes each line with the seconds since the scenario started, so a log shows where time went.
+stamp() {
+  local line
+  SECONDS=0
+  while IFS= read -r line; do printf '%4d %s\n' "$SECONDS" "$line"; done
 }
 
 results=()
@@ -47,6 +55,11 @@ wait_one() {
       if [[ $rc != 0 ]]; then
         failed=1
         tail -40 "$LOGS/molecule-$name.log" | sed "s/^/[$name] /"
+        # The failed tests and their assertion lines, for the end of `make test`'s output.
+        { echo "[$name] $line"
+          sed 's/\x1b\[[0-9;]*m//g' "$LOGS/molecule-$name.log" |
+            grep -E "(FAILED|ERROR) +tests/|│ E  |^ *[0-9]+ +E  |fatal: \[|ERROR +[^ ]+ ➜" | head -40 | sed "s/^/[$name] /"
+        } >>"$LOGS/molecule-failures.txt"
       fi
     fi
   done

@@ -53,6 +53,10 @@ wait "$checks_pid"
 checks_rc=$?
 echo "[test] --- checks lane output ($LOGS/checks.log):"
 cat "$LOGS/checks.log"
+if [[ -s "$LOGS/molecule-failures.txt" ]]; then
+  echo "[test] --- what failed in the molecule scenarios ($LOGS/molecule-<scenario>.log has the rest):"
+  cat "$LOGS/molecule-failures.txt"
+fi
 [[ -f "$LOGS/checks-phases.txt" ]] && mapfile -t -O "${#phases[@]}" phases <"$LOGS/checks-phases.txt"
 
 summary

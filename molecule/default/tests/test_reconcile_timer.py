@@ -12,12 +12,15 @@ from helpers import ADDRESSES, AGENT, ROOT, SERVERS, api, peer, run_playbook, wa
 JOB = "timer-declared"
 
 
+# The control host needs Debian 13's ansible-core (2.19); Debian 12 has 2.14. The overlay scenario
+# runs on Debian 13.
+pytestmark = pytest.mark.scenario("overlay")
+
+
 @pytest.fixture(scope="module")
 def control_host():
     host = peer(AGENT)
-    if host.system_info.codename != "trixie":
-        pytest.skip("the control host needs Debian 13's ansible-core (2.19); Debian 12 has 2.14 (the overlay "
-                    "scenario runs on Debian 13)")
+    assert host.system_info.codename == "trixie", "the reconcile timer's test needs a Debian 13 control host"
     return host
 
 

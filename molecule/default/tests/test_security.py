@@ -272,6 +272,8 @@ def test_the_agent_has_the_ca_certificate_for_its_clients():
 
 # --- Swarm overlay encryption -----------------------------------------------------------------
 
+# The swarm role's check, the same whatever the network mode: run once, where overlays are used.
+@pytest.mark.scenario("overlay")
 def test_an_encrypted_overlay_is_made_only_where_the_kernel_can_encrypt(tmp_path):
     """The swarm role checks for IPsec (ESP) before it creates an encrypted overlay network."""
     server = peer(SERVERS[0])

@@ -1,4 +1,4 @@
-"""A rolling update from Dkron 4.1.1 to 4.1.2 while two canary jobs run, with a failure on the way.
+"""A rolling update from Dkron 4.0.9 to 4.1.1 while two canary jobs run, with a failure on the way.
 
 The tests run in order and share STATE: the canaries start, a first update stops on a broken image
 on the second node, a rerun after the fix completes, a third run changes nothing, and the canaries'
@@ -17,11 +17,13 @@ from helpers import (
 )
 
 NODES = SERVERS + [AGENT]
-TARGET = "4.1.2"
+RUNNING, TARGET = "4.0.9", "4.1.1"  # test_full_stop.py left the cluster on 4.0.9
 ARCHIVE = Path(os.environ.get("HACRON_CACHE", Path.home() / ".cache/hacron")) / "images" / ("dkron-%s.tar" % TARGET)
-UPDATE = ["-e", "dkron_image=hacron/dkron:%s" % TARGET, "-e", "dkron_image_archive=%s" % ARCHIVE,
-          # A broken node fails its gate after 45 s instead of the default 180.
-          "-e", "dkron_wait_timeout=45"]
+UPDATE = ["-e", "dkron_image=hacron/dkron:%s" % TARGET, "-e", "dkron_image_archive=%s" % ARCHIVE]
+# The run that meets the broken node: its gate fails after 90 s instead of the default 180. Not
+# less: the same bound holds for the agent updated before it, which must pass it on a loaded machine
+# too (three scenarios on two cores).
+UPDATE_TO_BROKEN = UPDATE + ["-e", "dkron_wait_timeout=90"]
 # Each canary appends the time to a file in the data dir of the host that runs it; `dc: dc1:1`
 # (a tag every node has) lets Dkron pick any one node per run.
 CANARIES = {"canary-ten-seconds": "@every 10s", "canary-minute": "0 * * * * *"}
@@ -56,7 +58,7 @@ def canary_times(name, since=0):
 
 
 def test_the_canaries_run_before_the_update():
-    assert set(versions().values()) == {"4.1.1"}, versions()
+    assert set(versions().values()) == {RUNNING}, versions()
     STATE["created"] = time.time()
     for name, schedule in CANARIES.items():
         status, body = api(SERVERS[0], "/v1/jobs", "POST", canary_job(name, schedule))
@@ -73,15 +75,15 @@ def test_a_node_whose_new_image_cannot_start_stops_the_update_there():
     STATE["expected_order"] = [AGENT] + followers + [leader]
     second = followers[0]
     STATE["broken"] = second
-    # The second node gets a "4.1.2" image whose entry point exits at once; the update must not
+    # The second node gets a "4.1.1" image whose entry point exits at once; the update must not
     # load the real one over it (it is present), so its container cannot start.
     host = peer(second)
-    host.check_output("docker create --name broken-dkron hacron/dkron:4.1.1")
+    host.check_output("docker create --name broken-dkron hacron/dkron:%s", RUNNING)
     host.check_output("docker commit --change 'ENTRYPOINT [\"/bin/false\"]' broken-dkron hacron/dkron:%s", TARGET)
     host.check_output("docker rm broken-dkron")
     before = started_at()
 
-    run = run_playbook("playbooks/rolling_update.yml", *UPDATE)
+    run = run_playbook("playbooks/rolling_update.yml", *UPDATE_TO_BROKEN)
 
     assert run.returncode != 0, run.stdout[-3000:]
     failure = failed_tasks(run.stdout)
@@ -116,6 +118,8 @@ def test_after_the_fix_a_rerun_completes_with_the_leader_last():
     # The order the containers were started in: agent (first run), followers, the leader last.
     assert sorted(NODES, key=after.get) == expected, after
     assert versions() == {name: TARGET for name in NODES}
+    # The job test_full_stop.py made outlived this update too.
+    assert api(SERVERS[0], "/v1/jobs/skew-kept")[0] == 200
     assert voters(SERVERS[0]) == SERVERS
     assert len({leader_name(name) for name in SERVERS}) == 1
     STATE["finished"] = time.time()
@@ -141,11 +145,16 @@ def test_no_canary_run_was_missed_or_doubled():
     per_minute = Counter(run - run % 60 for run in minute_runs)
     missed_minutes = [datetime.utcfromtimestamp(m).isoformat() for m in minutes if per_minute[m] == 0]
     doubled_minutes = [datetime.utcfromtimestamp(m).isoformat() for m, count in per_minute.items() if count > 1]
-    late = [run for run in minute_runs if run % 60 > 5]
+    # A run is late once it starts past second 20 of its minute. The shell that writes the time may
+    # start seconds after Dkron fires on a loaded machine (three scenarios on two cores), but a run
+    # caught up from an earlier minute, or a missed one made good later, starts far later.
+    late = [run for run in minute_runs if run % 60 > 20]
 
     ten_runs, ten_hosts = canary_times("canary-ten-seconds", start)
     gaps = [later - earlier for earlier, later in zip(ten_runs, ten_runs[1:])]
-    doubled_ten = [gap for gap in gaps if gap < 5]
+    # Two runs of one tick land within a second or two; a run that started late is followed by
+    # the next one fewer than 10 s later, which is not a double.
+    doubled_ten = [gap for gap in gaps if gap < 3]
     missed_ten = sum(max(0, round(gap / 10) - 1) for gap in gaps)
 
     status, executions = api(SERVERS[0], "/v1/jobs/canary-minute/executions")
