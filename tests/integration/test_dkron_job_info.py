@@ -99,8 +99,8 @@ def test_status_and_query_filters(dkron_cluster, jobs):
         ({"name": "info-a", "status": "success"}, ["info-a"]),
         ({"name": "info-b", "status": "success"}, []),
     ]
-    results = infos(api, *[options for options, _ in calls_and_names])
-    assert [names(result) for result in results] == [expected for _, expected in calls_and_names]
+    results = infos(api, *[options for options, _expected in calls_and_names])
+    assert [names(result) for result in results] == [expected for _options, expected in calls_and_names]
 
 
 def test_executions_of_a_job(dkron_cluster, jobs):
