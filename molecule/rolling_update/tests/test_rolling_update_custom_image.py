@@ -3,7 +3,7 @@
 The dkron role copies Dkron 4.1.2's binaries into a local image with Python (hacron/python-base,
 made by scripts/setup.sh and loaded from its archive: no registry), adds jq from Debian and
 humanize from PyPI, builds it once and hands it to the other nodes; the rolling update takes the
-cluster from 4.1.1 (test_rolling_update.py) to it, the leader last. A job's Python script imports humanize, and what it
+running cluster to it, the leader last. A job's Python script imports humanize, and what it
 printed is in the execution record. A rerun builds nothing and restarts nothing.
 """
 
