@@ -6,7 +6,8 @@
 #   scripts/molecule_all.sh [SCENARIO ...]     default: every scenario in the table below
 #
 # Knobs: MOLECULE_JOBS (scenarios at once, default 3), MOLECULE_TIMEOUT (per scenario, default
-# 4500 s: the CI limit is 90 minutes, and three scenarios at once on two cores are slow). Logs: .cache/logs/molecule-<scenario>.log.
+# 4500 s: the CI limit is 90 minutes, and three scenarios at once on two cores are slow).
+# Logs: .cache/logs/molecule-<scenario>.log, each line stamped with the seconds since its start.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"

@@ -2,8 +2,8 @@
 # `make test`: setup, then two lanes side by side, and each phase's wall time at the end.
 #   checks:   ansible-lint, ansible-test sanity, unit tests, loopback integration tests
 #   molecule: the scenarios, themselves side by side (scripts/molecule_all.sh)
-# On two cores the lanes slow each other (integration took 28 min beside the scenarios, 8 alone):
-# see the README's figures.
+# On two cores the lanes slow each other (integration took 958 to 1696 s beside the scenarios,
+# 818 s nearly alone): see the README's figures.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"

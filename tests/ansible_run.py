@@ -25,13 +25,18 @@ JSON_OUTPUT = dict(
 )
 
 
-def _first_result(completed):
-    """The first task's result on localhost, from the ansible.posix.json callback's output."""
+def _task_results(completed):
+    """Each task's result on localhost, in order, from the ansible.posix.json callback's output."""
     try:
-        output = json.loads(completed.stdout)
-    except ValueError:
-        raise AssertionError("ansible printed no JSON (rc %d):\n%s\n%s" % (completed.returncode, completed.stdout, completed.stderr))
-    return output["plays"][0]["tasks"][0]["hosts"]["localhost"]
+        tasks = json.loads(completed.stdout)["plays"][0]["tasks"]
+    except (ValueError, KeyError, IndexError):
+        raise AssertionError("ansible printed no results (rc %d):\n%s\n%s" % (completed.returncode, completed.stdout, completed.stderr))
+    return [task["hosts"]["localhost"] for task in tasks]
+
+
+def _first_result(completed):
+    """The first task's result on localhost."""
+    return _task_results(completed)[0]
 
 
 def run_module(module, args="", env=None, check=False):
@@ -61,12 +66,9 @@ def run_tasks(module, argument_sets, env=None, check=False):
         handle.flush()
         command = [str(BIN / "ansible-playbook"), handle.name] + (["--check"] if check else [])
         completed = _run(command, dict(JSON_OUTPUT, **(env or {})), timeout=300)
-    try:
-        tasks = json.loads(completed.stdout)["plays"][0]["tasks"]
-    except (ValueError, KeyError, IndexError):
-        raise AssertionError("ansible printed no results (rc %d):\n%s\n%s" % (completed.returncode, completed.stdout, completed.stderr))
-    assert len(tasks) == len(argument_sets), completed.stdout
-    return [task["hosts"]["localhost"] for task in tasks]
+    results = _task_results(completed)
+    assert len(results) == len(argument_sets), completed.stdout
+    return results
 
 
 def run_playbook(playbook, inventory, timeout=300, arguments=()):

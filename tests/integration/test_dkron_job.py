@@ -98,6 +98,10 @@ LIFECYCLE = [
 ]
 
 
+def lifecycle_name(field):
+    return "lc-%s" % field.replace("_", "-")
+
+
 def lifecycle_arguments(api_url, field, value, replaces):
     """dkron_job's arguments for the lifecycle job of ``field`` set to ``value``."""
     arguments = dict((key, value) for key, value in BASE.items() if key not in replaces)
@@ -105,7 +109,7 @@ def lifecycle_arguments(api_url, field, value, replaces):
         arguments["executor_config"] = {"command": "true"}
     if field == "executor_config":
         arguments["executor"] = "shell"
-    arguments.update({field: value, "name": "lc-%s" % field.replace("_", "-"), "api_url": api_url})
+    arguments.update({field: value, "name": lifecycle_name(field), "api_url": api_url})
     return arguments
 
 
@@ -116,18 +120,17 @@ def lifecycle(dkron_cluster, api, parents):
     Each step is one playbook with a task per field (an Ansible start per field and step cost
     minutes); after a step, what every server stores. Returns {field: {step: (result, stored)}}.
     """
-    steps = [
-        ("created", lambda row: lifecycle_arguments(api, row[0], row[1], row[4]), None),
-        ("again", lambda row: lifecycle_arguments(api, row[0], row[1], row[4]), None),
-        ("changed", lambda row: lifecycle_arguments(api, row[0], row[2], row[4]), DIFF),
-        ("deleted", lambda row: {"name": "lc-%s" % row[0].replace("_", "-"), "state": "absent", "api_url": api}, None),
-        ("gone", lambda row: {"name": "lc-%s" % row[0].replace("_", "-"), "state": "absent", "api_url": api}, None),
-    ]
+    def step_arguments(step, field, first, second, replaces):
+        if step in ("deleted", "gone"):
+            return {"name": lifecycle_name(field), "state": "absent", "api_url": api}
+        return lifecycle_arguments(api, field, second if step == "changed" else first, replaces)
+
     record = {row[0]: {} for row in LIFECYCLE}
-    for step, arguments, env in steps:
-        results = run_tasks(MODULE, [arguments(row) for row in LIFECYCLE], env=env)
-        for row, result in zip(LIFECYCLE, results):
-            record[row[0]][step] = (result, stored(dkron_cluster, "lc-%s" % row[0].replace("_", "-")))
+    for step in ("created", "again", "changed", "deleted", "gone"):
+        calls = [step_arguments(step, field, first, second, replaces) for field, first, second, _job_field, replaces in LIFECYCLE]
+        results = run_tasks(MODULE, calls, env=DIFF if step == "changed" else None)
+        for (field, *_values), result in zip(LIFECYCLE, results):
+            record[field][step] = (result, stored(dkron_cluster, lifecycle_name(field)))
     return record
 
 
