@@ -74,12 +74,6 @@ while read -r name prefix net suite image; do
   started[$name]=$(date +%s)
   run_one "$name" "$prefix" "$net" "$suite" "$image" &
   pids[$name]=$!
-  # Each molecule run first installs the collection into ~/.ansible/collections (its "prerun"); two
-  # at once race there ("File exists"), so the next starts once this one runs its first action.
-  for _ in $(seq 1 120); do
-    grep -q "Executing" "$LOGS/molecule-$name.log" 2>/dev/null || ! kill -0 "${pids[$name]}" 2>/dev/null && break
-    sleep 1
-  done
 done <<<"$SCENARIOS"
 while ((${#pids[@]})); do wait_one; done
 
