@@ -102,9 +102,10 @@ def voters(server=SERVERS[0]):
     return sorted(row[1] for row in rows if row[-1] == "true")  # columns: Node ID Address State Voter
 
 
-def run_site(*inventories):
-    """Run site.yml on the scenario's hosts, with further inventory sources layered over it."""
-    arguments = []
+def run_site(*inventories, tags=None):
+    """Run site.yml on the scenario's hosts, with further inventory sources layered over it; only
+    the roles named in tags when given (site.yml tags each role with its name)."""
+    arguments = ["--tags", ",".join(tags)] if tags else []
     for inventory in inventories:
         arguments += ["-i", str(inventory)]
     return run_playbook("site.yml", *arguments)
