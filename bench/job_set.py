@@ -29,7 +29,8 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+# A script, not a test: it sets up the import path pytest.ini gives the tests.
+sys.path[:0] = [str(ROOT / ".cache" / "collections"), str(ROOT / "tests")]
 
 from dkron_loopback import LoopbackCluster  # noqa: E402
 

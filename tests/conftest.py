@@ -1,18 +1,11 @@
-"""Shared pytest set-up: the collection on sys.path and the loopback Dkron fixtures."""
+"""Shared pytest set-up: the loopback Dkron fixtures. pytest.ini puts the collection (by the name
+Ansible gives it) and tests/ on the import path."""
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-# scripts/setup.sh links the checkout in as ansible_collections/hacron/dkron under .cache/collections,
-# so tests import the collection's code by the name Ansible gives it.
-sys.path.insert(0, str(ROOT / ".cache" / "collections"))
-sys.path.insert(0, str(ROOT / "tests"))
-
-from dkron_loopback import TARGET_VERSION, LoopbackCluster, dkron_binary  # noqa: E402
+from dkron_loopback import TARGET_VERSION, LoopbackCluster, dkron_binary
 
 
 def _require_dkron(version=TARGET_VERSION):

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import requests
 
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_rolling import parse_raft_peers
+
 TARGET_VERSION = "4.1.2"
 
 
@@ -212,9 +214,7 @@ class LoopbackCluster:
             timeout=10,
             check=False,
         )
-        # Output: a header line, then "Node  ID  Address  State  Voter" rows; the ID is the node name.
-        rows = [line.split() for line in listing.stdout.splitlines()[1:] if line.strip()]
-        return [row[1] for row in rows if len(row) == 5 and row[-1] == "true"]
+        return parse_raft_peers(listing.stdout)
 
     def leader(self):
         """The server that currently leads."""

@@ -115,9 +115,9 @@ class DkronClient:
         self.session.headers.update({"Accept": "application/json"})
 
     @classmethod
-    def from_module_params(cls, params):
-        """A client from a module's shared connection options."""
-        return cls(
+    def from_module_params(cls, params, retries=None):
+        """A client from a module's shared connection options; retries per request, if not the default."""
+        client = cls(
             api_url=params["api_url"],
             timeout=params["timeout"],
             validate_certs=params["validate_certs"],
@@ -125,6 +125,9 @@ class DkronClient:
             url_username=params.get("url_username"),
             url_password=params.get("url_password"),
         )
+        if retries is not None:
+            client.retries = retries
+        return client
 
     def at(self, api_url):
         """A client for another server of the cluster, sharing this one's session and settings."""

@@ -25,16 +25,19 @@ __metaclass__ = type
 import copy
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_schedule import (
+    check_schedule,
+    preview_runs,
+    rfc3339_parts,
+)
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_validation import (
     JobSpecError,
     check_executor_config,
     check_job_name,
-    check_schedule,
     check_tags,
     check_timezone,
-    preview_runs,
 )
 
 MASK = "********"
@@ -98,9 +101,6 @@ JOB_DEFAULTS = dict(
 JOB_MUTUALLY_EXCLUSIVE = [["command", "executor"], ["command", "executor_config"]]
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_RFC3339 = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?\s*([Zz]|[+-]\d{2}:?\d{2})$"
-)
 _ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
@@ -149,26 +149,15 @@ def normalise_time(value, field="time"):
     text = str(value).strip()
     if not text:
         return None
-    match = _RFC3339.match(text)
-    if not match:
+    parts = rfc3339_parts(text, lenient=True)
+    if parts is None:
         raise JobSpecError(
-            "%s %r is not an RFC 3339 time with a UTC offset, e.g. 2030-01-31T02:00:00Z or "
+            "%s %r is not a valid RFC 3339 time with a UTC offset, e.g. 2030-01-31T02:00:00Z or "
             "2030-01-31T03:00:00+01:00" % (field, text)
         )
-    year, month, day, hour, minute, second, fraction, offset = match.groups()
-    if offset in ("Z", "z"):
-        delta = timedelta(0)
-    else:
-        digits = offset[1:].replace(":", "")
-        delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-        if offset[0] == "-":
-            delta = -delta
-    try:
-        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=timezone(delta))
-    except ValueError as exc:
-        raise JobSpecError("%s %r is not a valid time: %s" % (field, text, exc))
+    moment, fraction = parts
     utc = moment.astimezone(timezone.utc)
-    fraction = (fraction or "").rstrip("0")
+    fraction = fraction.rstrip("0")
     return utc.strftime("%Y-%m-%dT%H:%M:%S") + ("." + fraction if fraction else "") + "Z"
 
 

@@ -16,21 +16,9 @@ description:
   - Changes nothing.
 extends_documentation_fragment:
   - hacron.dkron.connection
+  - hacron.dkron.attributes
+  - hacron.dkron.attributes.info
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
-attributes:
-  action_group:
-    support: full
-    membership:
-      - hacron.dkron.dkron
-  check_mode:
-    support: full
-    details: The module only reads.
-  diff_mode:
-    support: none
-  platform:
-    platforms: all
-    details: Runs anywhere that reaches the API, usually the controller.
 author:
   - hacron.dkron contributors (@hacron)
 """
@@ -108,15 +96,7 @@ members:
       tags: {zone: a}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.hacron.dkron.plugins.module_utils.dkron_api import (
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
-    DkronClient,
-    DkronError,
-    connection_argument_spec,
-)
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_module import run_module
 
 # Serf tags Dkron sets on every member itself; the rest are the user's.
 DKRON_INTERNAL_TAGS = frozenset(["dc", "expect", "port", "region", "role", "rpc_addr", "server", "version"])
@@ -138,27 +118,21 @@ def summarise_member(member):
     )
 
 
-def main():
-    module = AnsibleModule(argument_spec=connection_argument_spec(), supports_check_mode=True)
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
-
-    client = DkronClient.from_module_params(module.params)
-    try:
-        agent = client.agent_info()
-        members = client.members()
-        leader = client.leader()
-        is_leader = client.is_leader()
-    except DkronError as exc:
-        module.fail_json(**exc.to_fail_kwargs())
-
-    module.exit_json(
+def read_cluster(module, client):
+    agent = client.agent_info()
+    members = client.members()
+    leader = client.leader()
+    return dict(
         changed=False,
         answering_node=agent["agent"]["name"],
-        answering_node_is_leader=is_leader,
+        answering_node_is_leader=client.is_leader(),
         leader=leader["Name"] if leader else None,
         members=sorted((summarise_member(member) for member in members), key=lambda m: m["name"]),
     )
+
+
+def main():
+    run_module(read_cluster)
 
 
 if __name__ == "__main__":

@@ -24,21 +24,8 @@ description:
   - Changes nothing.
 extends_documentation_fragment:
   - hacron.dkron.connection
+  - hacron.dkron.attributes
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
-attributes:
-  action_group:
-    support: full
-    membership:
-      - hacron.dkron.dkron
-  check_mode:
-    support: full
-    details: The module only reads; in check mode it checks once and does not wait.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
-    details: Runs on a Dkron host when O(raft_container) is set, anywhere that reaches the API otherwise.
 options:
   servers:
     description: Node names of every Dkron server; all must be alive and Raft voters.
@@ -48,7 +35,8 @@ options:
   excluding:
     description:
       - Servers that need not be alive now, such as a node about to be updated that is already
-        down after a failed earlier update; stopping it costs no quorum. They must still be Raft voters.
+        down after a failed earlier update; stopping it costs no quorum. They need not be Raft
+        voters either, since the leader drops a server that stays failed and its update brings it back.
     type: list
     elements: str
     default: []
@@ -88,6 +76,15 @@ options:
     description: Put in front of the failure message, such as V(after updating cron-b).
     type: str
     default: ""
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads; in check mode it checks once and does not wait.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+    details: Runs on a Dkron host when O(raft_container) is set, anywhere that reaches the API otherwise.
 author:
   - hacron.dkron contributors (@hacron)
 """
@@ -126,15 +123,8 @@ problems:
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.hacron.dkron.plugins.module_utils.dkron_api import (
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
-    DkronClient,
-    DkronError,
-    connection_argument_spec,
-)
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_api import DkronError
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_module import run_module
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_rolling import (
     health_problems,
     member_index,
@@ -196,29 +186,8 @@ def nodes_disagreeing(client, params, leader):
     return problems
 
 
-def main():
-    argument_spec = connection_argument_spec()
-    argument_spec.update(
-        servers=dict(type="list", elements="str", required=True),
-        excluding=dict(type="list", elements="str", default=[]),
-        nodes=dict(type="list", elements="str", default=[]),
-        version=dict(type="str"),
-        server_api_urls=dict(type="dict", default={}),
-        raft_container=dict(type="str"),
-        dkron_binary=dict(type="path"),
-        wait_timeout=dict(type="float", default=120.0),
-        wait_delay=dict(type="float", default=2.0),
-        context=dict(type="str", default=""),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=[("raft_container", "dkron_binary")])
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+def wait_until_whole(module, client):
     params = module.params
-    # Few retries per request: the gate's own loop is the wait.
-    client = DkronClient.from_module_params(params)
-    client.retries = 1
-
     started = time.monotonic()
     deadline = started + (0 if module.check_mode else params["wait_timeout"])
     while True:
@@ -228,13 +197,34 @@ def main():
             result = dict(changed=False, leader=leader, waited=waited, problems=[])
             if voters is not None:
                 result["voters"] = voters
-            module.exit_json(**result)
+            return result
         if time.monotonic() >= deadline:
             break
         time.sleep(params["wait_delay"])
     prefix = params["context"] + ": " if params["context"] else ""
     module.fail_json(msg="%sthe cluster is not whole after %.0f s: %s" % (prefix, waited, "; ".join(problems)),
                      problems=problems, waited=waited, leader=leader)
+
+
+def main():
+    run_module(
+        wait_until_whole,
+        dict(
+            servers=dict(type="list", elements="str", required=True),
+            excluding=dict(type="list", elements="str", default=[]),
+            nodes=dict(type="list", elements="str", default=[]),
+            version=dict(type="str"),
+            server_api_urls=dict(type="dict", default={}),
+            raft_container=dict(type="str"),
+            dkron_binary=dict(type="path"),
+            wait_timeout=dict(type="float", default=120.0),
+            wait_delay=dict(type="float", default=2.0),
+            context=dict(type="str", default=""),
+        ),
+        # Few retries per request: the gate's own loop is the wait.
+        retries=1,
+        mutually_exclusive=[("raft_container", "dkron_binary")],
+    )
 
 
 if __name__ == "__main__":

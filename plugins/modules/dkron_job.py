@@ -23,8 +23,8 @@ description:
   - Can run the job at once (O(run)) and wait for the run to finish (O(wait)).
 extends_documentation_fragment:
   - hacron.dkron.connection
+  - hacron.dkron.attributes
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
 options:
   name:
     description:
@@ -168,19 +168,12 @@ options:
     type: float
     default: 1
 attributes:
-  action_group:
-    support: full
-    membership:
-      - hacron.dkron.dkron
   check_mode:
     support: full
     details: Reads the job and reports what would change; writes nothing and runs nothing.
   diff_mode:
     support: full
     details: The job before and after, without the fields the server computes, with secrets masked.
-  platform:
-    platforms: all
-    details: Runs anywhere that reaches the API, usually the controller.
 notes:
   - In check mode and diff mode the module also returns RV(schedule_preview), the next runs of the
     schedule in the job's time zone.
@@ -346,15 +339,7 @@ executions:
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.hacron.dkron.plugins.module_utils.dkron_api import (
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
-    DkronClient,
-    DkronError,
-    connection_argument_spec,
-)
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_module import run_module
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_job import (
     JOB_MUTUALLY_EXCLUSIVE,
     JobMasker,
@@ -374,8 +359,7 @@ from ansible_collections.hacron.dkron.plugins.module_utils.dkron_validation impo
 
 
 def argument_spec():
-    spec = connection_argument_spec()
-    spec.update(job_argument_spec())
+    spec = job_argument_spec()
     spec.update(
         state=dict(type="str", choices=["present", "absent"], default="present"),
         run=dict(type="bool", default=False),
@@ -429,65 +413,57 @@ def run_and_wait(module, client, job, masker):
         time.sleep(params["wait_sleep"])
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(),
-        mutually_exclusive=JOB_MUTUALLY_EXCLUSIVE,
-        supports_check_mode=True,
-    )
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
-
+def apply_job(module, client):
     desired = desired_job(module)  # every check happens here, before any request
     masker = JobMasker(module.params)
     name = module.params["name"]
-    client = DkronClient.from_module_params(module.params)
     result = dict(changed=False)
-    try:
-        before = normalise_job(client.get_job(name))
-        fields = changed_fields(before, desired)
-        result["changed"] = bool(fields)
-        result["changed_fields"] = fields
-        after = desired
-        if fields and not module.check_mode:
-            if desired is None:
-                client.delete_job(name)
-                client.wait_for_job(name, present=False)
-            else:
-                client.put_job(desired)
-                after, matched = read_back(client, name, desired)
-                if not matched:
-                    module.warn(
-                        "job %r as read back from %s differs from what was written in %s; "
-                        "the next run will report a change again"
-                        % (name, client.api_url, ", ".join(changed_fields(after, desired)))
+    before = normalise_job(client.get_job(name))
+    fields = changed_fields(before, desired)
+    result["changed"] = bool(fields)
+    result["changed_fields"] = fields
+    after = desired
+    if fields and not module.check_mode:
+        if desired is None:
+            client.delete_job(name)
+            client.wait_for_job(name, present=False)
+        else:
+            client.put_job(desired)
+            after, matched = read_back(client, name, desired)
+            if not matched:
+                module.warn(
+                    "job %r as read back from %s differs from what was written in %s; "
+                    "the next run will report a change again"
+                    % (name, client.api_url, ", ".join(changed_fields(after, desired)))
+                )
+    elif not fields:
+        after = before
+    result["job"] = masker.mask_job(after)
+    if module._diff:
+        result["diff"] = job_diff(before, desired, masker)
+    if desired is not None and (module.check_mode or module._diff):
+        preview = schedule_preview(desired)
+        if preview is not None:
+            result["schedule_preview"] = preview
+    if module.params["run"]:
+        result["changed"] = True
+        if not module.check_mode:
+            executions = run_and_wait(module, client, desired, masker)
+            if executions is not None:
+                failed = [execution for execution in executions if not execution["success"]]
+                result["executions"] = executions
+                result["execution"] = failed[0] if failed else executions[0]
+                if failed:
+                    module.fail_json(
+                        msg="the run of job %r failed on %s"
+                        % (name, ", ".join(execution["node"] or "?" for execution in failed)),
+                        **result
                     )
-        elif not fields:
-            after = before
-        result["job"] = masker.mask_job(after)
-        if module._diff:
-            result["diff"] = job_diff(before, desired, masker)
-        if desired is not None and (module.check_mode or module._diff):
-            preview = schedule_preview(desired)
-            if preview is not None:
-                result["schedule_preview"] = preview
-        if module.params["run"]:
-            result["changed"] = True
-            if not module.check_mode:
-                executions = run_and_wait(module, client, desired, masker)
-                if executions is not None:
-                    failed = [execution for execution in executions if not execution["success"]]
-                    result["executions"] = executions
-                    result["execution"] = failed[0] if failed else executions[0]
-                    if failed:
-                        module.fail_json(
-                            msg="the run of job %r failed on %s"
-                            % (name, ", ".join(execution["node"] or "?" for execution in failed)),
-                            **result
-                        )
-    except DkronError as exc:
-        module.fail_json(**exc.to_fail_kwargs())
-    module.exit_json(**result)
+    return result
+
+
+def main():
+    run_module(apply_job, argument_spec(), mutually_exclusive=JOB_MUTUALLY_EXCLUSIVE)
 
 
 if __name__ == "__main__":

@@ -20,8 +20,9 @@ description:
     job's C(executor_config.env) in clear text, since this module cannot tell them apart.
 extends_documentation_fragment:
   - hacron.dkron.connection
+  - hacron.dkron.attributes
+  - hacron.dkron.attributes.info
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
 options:
   name:
     description:
@@ -46,19 +47,6 @@ options:
         100 per job).
     type: bool
     default: false
-attributes:
-  action_group:
-    support: full
-    membership:
-      - hacron.dkron.dkron
-  check_mode:
-    support: full
-    details: The module only reads.
-  diff_mode:
-    support: none
-  platform:
-    platforms: all
-    details: Runs anywhere that reaches the API, usually the controller.
 notes:
   - Reads are answered from the answering server's own store, which can lag a write on the leader
     by a moment.
@@ -162,15 +150,7 @@ executions:
       type: int
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.hacron.dkron.plugins.module_utils.dkron_api import (
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
-    DkronClient,
-    DkronError,
-    connection_argument_spec,
-)
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_module import run_module
 
 
 def job_matches(job, metadata=None, query=None, status=None):
@@ -192,43 +172,41 @@ def execution_order(execution):
     return (execution.get("group") or 0, execution.get("attempt") or 0, execution.get("node_name") or "")
 
 
-def main():
-    spec = connection_argument_spec()
-    spec.update(
-        name=dict(type="str"),
-        query=dict(type="str"),
-        metadata=dict(type="dict"),
-        status=dict(type="str", choices=["success", "failed", "partially_failed", "running", "untriggered"]),
-        executions=dict(type="bool", default=False),
-    )
-    module = AnsibleModule(argument_spec=spec, required_if=[("executions", True, ("name",))], supports_check_mode=True)
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
-
+def read_jobs(module, client):
     params = module.params
     metadata = dict((str(key), str(value)) for key, value in (params["metadata"] or {}).items())
-    client = DkronClient.from_module_params(params)
     result = dict(changed=False)
     job = None
-    try:
-        if params["name"] is not None:
-            job = client.get_job(params["name"])
-            jobs = [job] if job is not None and job_matches(job, metadata, params["query"], params["status"]) else []
-        else:
-            query = {}
-            if params["query"]:
-                query["q"] = params["query"]
-            if params["status"]:
-                query["status"] = params["status"]
-            jobs = client.list_jobs(metadata=metadata, **query)
-        result["jobs"] = sorted(jobs, key=lambda job: job.get("name") or "")
-        if params["executions"]:
-            # The job was read above: Dkron answers 404 for the executions of a missing job.
-            executions = client.executions(params["name"]) if job is not None else []
-            result["executions"] = sorted(executions, key=execution_order, reverse=True)
-    except DkronError as exc:
-        module.fail_json(**exc.to_fail_kwargs())
-    module.exit_json(**result)
+    if params["name"] is not None:
+        job = client.get_job(params["name"])
+        jobs = [job] if job is not None and job_matches(job, metadata, params["query"], params["status"]) else []
+    else:
+        query = {}
+        if params["query"]:
+            query["q"] = params["query"]
+        if params["status"]:
+            query["status"] = params["status"]
+        jobs = client.list_jobs(metadata=metadata, **query)
+    result["jobs"] = sorted(jobs, key=lambda job: job.get("name") or "")
+    if params["executions"]:
+        # The job was read above: Dkron answers 404 for the executions of a missing job.
+        executions = client.executions(params["name"]) if job is not None else []
+        result["executions"] = sorted(executions, key=execution_order, reverse=True)
+    return result
+
+
+def main():
+    run_module(
+        read_jobs,
+        dict(
+            name=dict(type="str"),
+            query=dict(type="str"),
+            metadata=dict(type="dict"),
+            status=dict(type="str", choices=["success", "failed", "partially_failed", "running", "untriggered"]),
+            executions=dict(type="bool", default=False),
+        ),
+        required_if=[("executions", True, ("name",))],
+    )
 
 
 if __name__ == "__main__":

@@ -24,8 +24,8 @@ description:
     (RV(not_applied)).
 extends_documentation_fragment:
   - hacron.dkron.connection
+  - hacron.dkron.attributes
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
 options:
   jobs:
     description:
@@ -66,19 +66,12 @@ options:
     type: bool
     default: false
 attributes:
-  action_group:
-    support: full
-    membership:
-      - hacron.dkron.dkron
   check_mode:
     support: full
     details: Reads the jobs once and reports what would change; writes nothing.
   diff_mode:
     support: full
     details: Each changed job before and after, without the fields the server computes, secrets masked.
-  platform:
-    platforms: all
-    details: Runs anywhere that reaches the API, usually the controller.
 notes:
   - The list request is answered by the server at O(api_url) from its own store; right after
     writes made through another server it can lag by a moment.
@@ -203,33 +196,23 @@ schedule_preview:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.hacron.dkron.plugins.module_utils.dkron_api import (
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
-    DkronClient,
-    DkronError,
-    connection_argument_spec,
-)
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_job import (
     JOB_MUTUALLY_EXCLUSIVE,
     job_argument_spec,
 )
 from ansible_collections.hacron.dkron.plugins.module_utils import dkron_job_set as job_set
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_module import run_module
 
 
-def argument_spec():
-    spec = connection_argument_spec()
-    spec.update(
-        jobs=dict(type="list", elements="dict", required=True),
-        job_defaults=dict(type="dict", default={}),
-        secret_env=dict(type="dict", default={}, no_log=True),
-        set_name=dict(type="str", default="default"),
-        purge=dict(type="bool", default=False),
-    )
-    return spec
+ARGUMENT_SPEC = dict(
+    jobs=dict(type="list", elements="dict", required=True),
+    job_defaults=dict(type="dict", default={}),
+    secret_env=dict(type="dict", default={}, no_log=True),
+    set_name=dict(type="str", default="default"),
+    purge=dict(type="bool", default=False),
+)
 
 
 def _job_validators():
@@ -275,27 +258,12 @@ def change_report(change):
     )
 
 
-def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
-
+def apply_job_set(module, client):
     # Every check happens before the first request.
     jobs, defaults = validated_jobs(module)
     params = module.params
-    try:
-        present, absent, maskers = job_set.desired_jobs(jobs, defaults, params["set_name"])
-    except job_set.JobSetError as exc:
-        module.fail_json(msg=str(exc))
-
-    client = DkronClient.from_module_params(params)
-    try:
-        server_jobs = client.list_jobs()
-        changes, report = job_set.plan(present, absent, maskers, server_jobs, params["set_name"], params["purge"])
-    except DkronError as exc:
-        module.fail_json(**exc.to_fail_kwargs())
-    except job_set.JobSetError as exc:
-        module.fail_json(msg=str(exc))
+    present, absent, maskers = job_set.desired_jobs(jobs, defaults, params["set_name"])
+    changes, report = job_set.plan(present, absent, maskers, client.list_jobs(), params["set_name"], params["purge"])
 
     result = dict(changed=bool(changes), changes=dict((c.name, change_report(c)) for c in changes), **report)
     if module._diff:
@@ -304,7 +272,7 @@ def main():
         result["schedule_preview"] = job_set.previews(changes)
     if module.check_mode:
         result.update(job_set.summary(changes))
-        module.exit_json(**result)
+        return result
 
     applied, failure, not_applied = job_set.apply(client, changes)
     result.update(job_set.summary(applied))
@@ -320,7 +288,11 @@ def main():
                ", ".join(result["not_applied"]) or "none", error),
             **result
         )
-    module.exit_json(**result)
+    return result
+
+
+def main():
+    run_module(apply_job_set, ARGUMENT_SPEC, errors=(job_set.JobSetError,))
 
 
 if __name__ == "__main__":

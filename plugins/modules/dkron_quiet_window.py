@@ -25,20 +25,8 @@ description:
   - Changes nothing; in check mode it computes the moment and does not wait.
 extends_documentation_fragment:
   - hacron.dkron.connection
+  - hacron.dkron.attributes
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
-attributes:
-  action_group:
-    support: full
-    membership:
-      - hacron.dkron.dkron
-  check_mode:
-    support: full
-    details: Computes the moment and does not wait.
-  diff_mode:
-    support: none
-  platform:
-    platforms: all
 options:
   margin:
     description: Seconds without a due job that must follow the moment the module returns.
@@ -53,6 +41,12 @@ options:
     description: Longest wait, in seconds.
     type: float
     default: 120
+attributes:
+  check_mode:
+    support: full
+    details: Computes the moment and does not wait.
+  diff_mode:
+    support: none
 notes:
   - The controller's (or the module host's) clock is compared with the servers' schedules; keep the
     clocks synchronised.
@@ -91,15 +85,7 @@ unknown_phase:
 import time
 from datetime import timedelta
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.hacron.dkron.plugins.module_utils.dkron_api import (
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
-    DkronClient,
-    DkronError,
-    connection_argument_spec,
-)
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_module import run_module
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_rolling import (
     busy_seconds,
     quiet_start,
@@ -117,38 +103,35 @@ def plan(client, params, remaining):
     return now, start, busy, unknown
 
 
-def main():
-    argument_spec = connection_argument_spec()
-    argument_spec.update(
-        margin=dict(type="float", default=8.0),
-        settle=dict(type="float", default=1.0),
-        wait_timeout=dict(type="float", default=120.0),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+def wait_for_quiet(module, client):
     params = module.params
-    client = DkronClient.from_module_params(params)
-
     started = time.monotonic()
-    try:
-        while True:
-            remaining = params["wait_timeout"] - (time.monotonic() - started)
-            now, start, busy, unknown = plan(client, params, remaining)
-            if start is None:
-                frequent = sorted(set(name for names in busy.values() for name in names))
-                module.fail_json(msg="no %.0f s without a due job within %.0f s; jobs due in that time: %s. Lower the "
-                                     "margin or raise the wait" % (params["margin"], params["wait_timeout"], frequent))
-            if module.check_mode or start <= now + timedelta(seconds=0.2):
-                break
-            time.sleep((start - now).total_seconds())
-    except DkronError as exc:
-        module.fail_json(**exc.to_fail_kwargs())
+    while True:
+        remaining = params["wait_timeout"] - (time.monotonic() - started)
+        now, start, busy, unknown = plan(client, params, remaining)
+        if start is None:
+            frequent = sorted(set(name for names in busy.values() for name in names))
+            module.fail_json(msg="no %.0f s without a due job within %.0f s; jobs due in that time: %s. Lower the "
+                                 "margin or raise the wait" % (params["margin"], params["wait_timeout"], frequent))
+        if module.check_mode or start <= now + timedelta(seconds=0.2):
+            break
+        time.sleep((start - now).total_seconds())
 
     after = sorted(moment for moment in busy if moment > start)
     next_due = dict(at=after[0].isoformat(), jobs=sorted(busy[after[0]])) if after else None
-    module.exit_json(changed=False, waited=round(time.monotonic() - started, 1), quiet_from=start.isoformat(),
-                     next_due=next_due, unknown_phase=unknown)
+    return dict(changed=False, waited=round(time.monotonic() - started, 1), quiet_from=start.isoformat(),
+                next_due=next_due, unknown_phase=unknown)
+
+
+def main():
+    run_module(
+        wait_for_quiet,
+        dict(
+            margin=dict(type="float", default=8.0),
+            settle=dict(type="float", default=1.0),
+            wait_timeout=dict(type="float", default=120.0),
+        ),
+    )
 
 
 if __name__ == "__main__":

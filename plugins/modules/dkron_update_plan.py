@@ -23,20 +23,9 @@ description:
   - Changes nothing.
 extends_documentation_fragment:
   - hacron.dkron.connection
+  - hacron.dkron.attributes
+  - hacron.dkron.attributes.info
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
-attributes:
-  action_group:
-    support: full
-    membership:
-      - hacron.dkron.dkron
-  check_mode:
-    support: full
-    details: The module only reads.
-  diff_mode:
-    support: none
-  platform:
-    platforms: all
 options:
   servers:
     description: Node names of every Dkron server (the inventory's server group).
@@ -108,15 +97,7 @@ strategy:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.hacron.dkron.plugins.module_utils.dkron_api import (
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
-    DkronClient,
-    DkronError,
-    connection_argument_spec,
-)
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_module import run_module
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_rolling import (
     update_order,
     version_skew,
@@ -124,19 +105,8 @@ from ansible_collections.hacron.dkron.plugins.module_utils.dkron_rolling import 
 )
 
 
-def main():
-    argument_spec = connection_argument_spec()
-    argument_spec.update(
-        servers=dict(type="list", elements="str", required=True),
-        agents=dict(type="list", elements="str", default=[]),
-        pending=dict(type="list", elements="str", required=True),
-        target_version=dict(type="str", required=True),
-        full_stop=dict(type="bool", default=False),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+def plan_update(module, client):
     params = module.params
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
     if version_tuple(params["target_version"]) is None:
         module.fail_json(msg="target_version %r is not a Dkron version such as 4.1.2; set dkron_version when the "
                              "image's tag is not one" % params["target_version"])
@@ -144,12 +114,8 @@ def main():
     if unknown:
         module.fail_json(msg="pending nodes %s are neither in servers nor in agents" % unknown)
 
-    client = DkronClient.from_module_params(params)
-    try:
-        members = client.members()
-        leader = client.leader()
-    except DkronError as exc:
-        module.fail_json(**exc.to_fail_kwargs())
+    members = client.members()
+    leader = client.leader()
     if leader is None:
         module.fail_json(msg="the cluster has no leader: no node is updated until it has one")
 
@@ -165,8 +131,21 @@ def main():
 
     down = [name for name in params["pending"] if name not in versions]
     order = update_order(params["servers"], params["agents"], params["pending"], leader["Name"], down=down)
-    module.exit_json(changed=False, order=order, next=order[0] if order else None, leader=leader["Name"],
-                     versions=versions, strategy=strategy)
+    return dict(changed=False, order=order, next=order[0] if order else None, leader=leader["Name"],
+                versions=versions, strategy=strategy)
+
+
+def main():
+    run_module(
+        plan_update,
+        dict(
+            servers=dict(type="list", elements="str", required=True),
+            agents=dict(type="list", elements="str", default=[]),
+            pending=dict(type="list", elements="str", required=True),
+            target_version=dict(type="str", required=True),
+            full_stop=dict(type="bool", default=False),
+        ),
+    )
 
 
 if __name__ == "__main__":

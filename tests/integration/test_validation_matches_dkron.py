@@ -8,10 +8,10 @@ are accepted by Dkron and refused by the check.
 import pytest
 import requests
 
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_schedule import check_schedule
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_validation import (
     JobSpecError,
     check_job_name,
-    check_schedule,
     check_timezone,
 )
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import testinfra
 
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_rolling import parse_raft_peers
+
 ROOT = Path(__file__).resolve().parents[3]
 # The scenario's hosts and network, as .config/molecule/config.yml names them from the environment
 # (scenarios that run side by side get their own prefix and /24).
@@ -96,10 +98,7 @@ def leader_name(server):
 def voters(server=SERVERS[0]):
     listing = peer(server).run(
         "docker exec %s dkron raft list-peers --rpc-addr %s:6868", container(server), rpc_address(server))
-    if listing.rc != 0:
-        return []
-    rows = [line.split() for line in listing.stdout.splitlines()[1:] if line.strip()]
-    return sorted(row[1] for row in rows if row[-1] == "true")  # columns: Node ID Address State Voter
+    return parse_raft_peers(listing.stdout) if listing.rc == 0 else []
 
 
 def run_site(*inventories, tags=None):

@@ -5,6 +5,7 @@ import json
 import pytest
 import yaml
 
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_rolling import raft_peers
 from helpers import ADDRESSES, AGENT, SERVERS, api, container, leader_name, network_mode, peer, rpc_address, voters
 
 # Values that differ from server to server by design.
@@ -49,9 +50,9 @@ def test_agent_config_has_the_cluster_key_and_no_api():
 def test_three_voters_and_exactly_one_leader():
     listing = peer(SERVERS[0]).check_output(
         "docker exec %s dkron raft list-peers --rpc-addr %s:6868", container(SERVERS[0]), rpc_address(SERVERS[0]))
-    rows = [line.split() for line in listing.splitlines()[1:] if line.strip()]
-    assert sorted(row[1] for row in rows if row[-1] == "true") == SERVERS  # columns: Node ID Address State Voter
-    assert [row[3] for row in rows].count("leader") == 1
+    peers = raft_peers(listing)
+    assert sorted(peer["id"] for peer in peers if peer["voter"]) == SERVERS
+    assert [peer["state"] for peer in peers].count("leader") == 1
     assert voters() == SERVERS
 
 

@@ -153,8 +153,18 @@ def test_no_quiet_start_when_jobs_are_due_more_often_than_the_margin():
     assert quiet_start(busy, NOW, margin=8, horizon=50) is None
 
 
-def test_a_server_about_to_be_updated_may_be_down_but_must_stay_a_voter():
+def test_a_server_about_to_be_updated_may_be_down_and_dropped_from_raft():
+    # CI run 838e7fa: the node broken by an earlier run had been failed so long that the leader had
+    # removed it from Raft, and a gate that wanted it a voter refused the rerun that would repair it.
     members = [member("cron-a"), member("cron-b", status="failed"), member("cron-c")]
     assert health_problems(members, "cron-a", SERVERS, voters=SERVERS, excluding=["cron-b"]) == []
-    assert health_problems(members, "cron-a", SERVERS, voters=["cron-a", "cron-c"], excluding=["cron-b"]) == [
-        "Raft voters are ['cron-a', 'cron-c'], expected ['cron-a', 'cron-b', 'cron-c']"]
+    assert health_problems(members, "cron-a", SERVERS, voters=["cron-a", "cron-c"], excluding=["cron-b"]) == []
+
+
+def test_only_the_excluded_server_may_be_missing_from_raft():
+    members = [member("cron-a"), member("cron-b", status="failed"), member("cron-c")]
+    assert health_problems(members, "cron-a", SERVERS, voters=["cron-a", "cron-b"], excluding=["cron-b"]) == [
+        "Raft voters are ['cron-a', 'cron-b'], expected ['cron-a', 'cron-b', 'cron-c'] (['cron-b'] may be missing)"]
+    assert health_problems(members, "cron-a", SERVERS, voters=SERVERS + ["cron-x"], excluding=["cron-b"]) == [
+        "Raft voters are ['cron-a', 'cron-b', 'cron-c', 'cron-x'], expected ['cron-a', 'cron-b', 'cron-c'] "
+        "(['cron-b'] may be missing)"]
