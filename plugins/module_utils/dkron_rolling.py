@@ -5,6 +5,7 @@
 - ``update_order``: agents first, then the followers, the leader last.
 - ``version_skew``: refuses a rolling update across the 4.0.8/4.0.9 gRPC break.
 - ``health_problems``: what stands between the cluster and "whole" (the health gate).
+- ``departure_problems``: which servers still see a stopped node alive (the gate's ``departed``).
 - ``busy_seconds`` and ``quiet_start``: when no job is due for a while (the leader's quiet window).
 
 The modules dkron_update_plan, dkron_health_gate and dkron_quiet_window are thin wrappers.
@@ -121,6 +122,20 @@ def health_problems(members, leader, servers, voters=None, nodes=(), version=Non
         running = (by_name.get(name, {}).get("Tags") or {}).get("version")
         if version and status == "alive" and running != version:
             problems.append("%s runs version %s, expected %s" % (name, running, version))
+    return problems
+
+
+def departure_problems(views, departed):
+    """Which servers still count a node of ``departed`` alive, as sentences (empty when none does).
+
+    ``views`` is each server's member list by name, or None for a server that did not answer: a
+    server that does not answer counts nobody alive.
+    """
+    problems = []
+    for server in sorted(views):
+        alive = set(name for name, member in member_index(views[server] or []).items() if member.get("statusText") == "alive")
+        for name in sorted(set(departed) & alive - {server}):
+            problems.append("%s still sees %s alive" % (server, name))
     return problems
 
 

@@ -45,6 +45,15 @@ options:
     type: list
     elements: str
     default: []
+  departed:
+    description:
+      - Stopped nodes that no server in O(server_api_urls) may still count alive. In overlay mode a
+        node re-created too early, at its new address, meets serf's name-conflict resolution while
+        its peers still count the old one alive.
+      - A server that does not answer counts as seeing nobody alive.
+    type: list
+    elements: str
+    default: []
   version:
     description: The Dkron version every node in O(nodes) must run.
     type: str
@@ -126,6 +135,7 @@ import time
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_api import DkronError
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_module import run_module
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_rolling import (
+    departure_problems,
     health_problems,
     member_index,
     parse_raft_peers,
@@ -166,7 +176,22 @@ def check_once(module, client):
     if problem:
         problems.append(problem)
     problems += nodes_disagreeing(client, params, leader["Name"])
+    if params["departed"]:
+        problems += departure_problems(server_views(client, params), params["departed"])
     return leader["Name"], voters, problems
+
+
+def server_views(client, params):
+    """Each server's member list by name, None where it does not answer (the departed excepted)."""
+    views = {}
+    for name, url in params["server_api_urls"].items():
+        if name in params["departed"]:
+            continue
+        try:
+            views[name] = client.at(url).members()
+        except DkronError:
+            views[name] = None
+    return views
 
 
 def nodes_disagreeing(client, params, leader):
@@ -213,6 +238,7 @@ def main():
             servers=dict(type="list", elements="str", required=True),
             excluding=dict(type="list", elements="str", default=[]),
             nodes=dict(type="list", elements="str", default=[]),
+            departed=dict(type="list", elements="str", default=[]),
             version=dict(type="str"),
             server_api_urls=dict(type="dict", default={}),
             raft_container=dict(type="str"),

@@ -74,6 +74,18 @@ def test_gate_fails_after_its_wait_naming_every_check_that_failed(dkron_cluster)
     assert time.monotonic() - started >= 3
 
 
+def test_gate_names_every_server_that_still_sees_a_departed_node_alive(dkron_cluster):
+    # A running follower named as departed: both other servers still count it alive.
+    node = dkron_cluster.followers()[0]
+    urls = dict((server.name, server.api_url) for server in dkron_cluster.servers)
+    result = run_module("hacron.dkron.dkron_health_gate",
+                        "api_url=%s servers=%s excluding=%s departed=%s server_api_urls='%s' wait_timeout=2 wait_delay=1"
+                        % (dkron_cluster.leader().api_url, SERVERS, node.name, node.name, json.dumps(urls)))
+    assert result["failed"] is True
+    others = sorted(server.name for server in dkron_cluster.servers if server.name != node.name)
+    assert ["%s still sees %s alive" % (other, node.name) for other in others] == result["problems"], result
+
+
 def _put(cluster, job):
     response = requests.post(cluster.leader().api_url + "/v1/jobs", json=job, timeout=10)
     assert response.status_code == 201, response.text

@@ -1,4 +1,5 @@
-"""A server that never comes up: site.yml ends a bounded wait and names it. Runs after the others."""
+"""A server that never comes up: site.yml's update stops at the health gate after that node, within
+its bound, and names it. Runs after the others."""
 
 import time
 
@@ -16,15 +17,16 @@ def test_a_server_that_never_comes_up_ends_the_wait_naming_it(tmp_path):
     # brings it back only to exit again, so the server never answers.
     broken = tmp_path / "broken.yml"
     broken.write_text(
-        "all:\n  hosts:\n    %s:\n      dkron_extra_config: {raft-multiplier: 99}\n      dkron_wait_timeout: 30\n" % BROKEN
+        "all:\n  vars:\n    dkron_wait_timeout: 30\n"
+        "  hosts:\n    %s:\n      dkron_extra_config: {raft-multiplier: 99}\n" % BROKEN
     )
     started = time.monotonic()
-    # The dkron role alone: the wait is its own, and the other roles' reruns would only add minutes.
+    # The dkron role alone: the gate is its own, and the other roles' reruns would only add minutes.
     failed = run_site(broken, tags=["dkron"])
     took = time.monotonic() - started
     print("site.yml with %s broken failed after %.0f s" % (BROKEN, took))
     assert failed.returncode != 0
-    assert "%s: no leader after 30 s" % BROKEN in failed.stdout, failed.stdout[-3000:]
+    assert "after updating %s: the cluster is not whole after 30 s" % BROKEN in failed.stdout, failed.stdout[-3000:]
     # The cluster kept its quorum meanwhile: the two others still agree on a leader.
     assert leader_name(SERVERS[0]) in SERVERS[:2]
 

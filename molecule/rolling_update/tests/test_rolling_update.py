@@ -1,8 +1,9 @@
 """A rolling update from Dkron 4.1.1 to 4.1.2 while two canary jobs run, with a failure on the way.
 
-The tests run in order and share STATE: the canaries start, a first update stops on a broken image
-on the second node, a rerun after the fix completes, a third run changes nothing, and the canaries'
-records are then read for missed and doubled runs.
+The tests run in order and share STATE: the canaries start, a first update (rolling_update.yml)
+stops on a broken image on the second node, site.yml after the fix completes it on the same path
+(followers, the leader last), a third run changes nothing, and the canaries' records are then read
+for missed and doubled runs.
 """
 
 import os
@@ -103,12 +104,14 @@ def test_a_node_whose_new_image_cannot_start_stops_the_update_there():
     api(untouched[0], "/v1/jobs/quorum-probe", "DELETE")
 
 
-def test_after_the_fix_a_rerun_completes_with_the_leader_last():
+def test_after_the_fix_site_yml_completes_the_update_with_the_leader_last():
     second = STATE["broken"]
     peer(second).check_output("docker rmi -f hacron/dkron:%s", TARGET)  # the real image is loaded again
     before = started_at()
 
-    run = run_playbook("playbooks/rolling_update.yml", *UPDATE)
+    # site.yml, as a user runs it after changing dkron_image: on a running cluster it takes the
+    # same gated path as rolling_update.yml.
+    run = run_playbook("site.yml", *UPDATE)
 
     assert run.returncode == 0, failed_tasks(run.stdout)
     expected = STATE["expected_order"]

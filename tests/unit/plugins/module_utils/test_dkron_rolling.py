@@ -6,6 +6,7 @@ import pytest
 
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_rolling import (
     busy_seconds,
+    departure_problems,
     health_problems,
     parse_raft_peers,
     quiet_start,
@@ -168,3 +169,14 @@ def test_only_the_excluded_server_may_be_missing_from_raft():
     assert health_problems(members, "cron-a", SERVERS, voters=SERVERS + ["cron-x"], excluding=["cron-b"]) == [
         "Raft voters are ['cron-a', 'cron-b', 'cron-c', 'cron-x'], expected ['cron-a', 'cron-b', 'cron-c'] "
         "(['cron-b'] may be missing)"]
+
+
+def test_a_departed_node_still_counted_alive_is_named_per_server():
+    views = {
+        "cron-a": [member("cron-a"), member("cron-b", status="failed")],
+        "cron-c": [member("cron-c"), member("cron-b")],
+        "cron-d": None,  # does not answer: it counts nobody alive
+    }
+    assert departure_problems(views, ["cron-b"]) == ["cron-c still sees cron-b alive"]
+    views["cron-c"] = [member("cron-c"), member("cron-b", status="left")]
+    assert departure_problems(views, ["cron-b"]) == []
