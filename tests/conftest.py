@@ -47,6 +47,13 @@ def dkron_cluster(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def dkron_cluster_to_shrink(tmp_path_factory):
+    """Three real Dkron servers on loopback of which the tests may stop and remove some; stopped
+    after the module."""
+    yield from _cluster(tmp_path_factory, [TARGET_VERSION] * 3)
+
+
+@pytest.fixture(scope="module")
 def dkron_skewed(tmp_path_factory):
     """server-1 on Dkron 4.0.8 (it bootstraps, so it leads) and server-2 on 4.0.9 joined to it.
 

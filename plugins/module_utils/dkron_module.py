@@ -26,6 +26,36 @@ from ansible_collections.hacron.dkron.plugins.module_utils.dkron_api import (
     DkronError,
     connection_argument_spec,
 )
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_rolling import parse_raft_peers
+
+
+# The options of doc fragment raft_cli: where `dkron raft ...` runs.
+RAFT_CLI_SPEC = dict(raft_container=dict(type="str"), dkron_binary=dict(type="path"))
+
+
+def raft_cli(module, rpc_address, *args):
+    """``dkron raft <args> --rpc-addr <rpc_address>`` in O(raft_container) or with O(dkron_binary):
+    ``(rc, stdout, stderr)``."""
+    params = module.params
+    dkron = [params["dkron_binary"]] if params["dkron_binary"] else ["docker", "exec", params["raft_container"], "dkron"]
+    return module.run_command(dkron + ["raft"] + list(args) + ["--rpc-addr", rpc_address])
+
+
+def raft_voters(module, rpc_address):
+    """The voters' IDs (node names) as the Raft at ``rpc_address`` knows them: ``(voters, None)``, or
+    ``(None, problem)``."""
+    rc, out, err = raft_cli(module, rpc_address, "list-peers")
+    if rc != 0:
+        return None, "dkron raft list-peers failed (rc %d): %s" % (rc, (err or out).strip())
+    return parse_raft_peers(out), None
+
+
+def leader_rpc_address(members, leader_name):
+    """The leader's gRPC address from its serf tags (``rpc_addr``), or None."""
+    for member in members:
+        if member.get("Name") == leader_name:
+            return (member.get("Tags") or {}).get("rpc_addr")
+    return None
 
 
 def run_module(run, argument_spec=None, retries=None, errors=(), **module_options):

@@ -6,6 +6,7 @@
 - ``version_skew``: refuses a rolling update across the 4.0.8/4.0.9 gRPC break.
 - ``health_problems``: what stands between the cluster and "whole" (the health gate).
 - ``departure_problems``: which servers still see a stopped node alive (the gate's ``departed``).
+- ``raft_removal``: which Raft voters are no longer servers, and whether removing them is safe.
 - ``busy_seconds`` and ``quiet_start``: when no job is due for a while (the leader's quiet window).
 
 The modules dkron_update_plan, dkron_health_gate and dkron_quiet_window are thin wrappers.
@@ -137,6 +138,36 @@ def departure_problems(views, departed):
         for name in sorted(set(departed) & alive - {server}):
             problems.append("%s still sees %s alive" % (server, name))
     return problems
+
+
+def quorum(voters):
+    """How many of ``voters`` Raft servers must agree: a majority."""
+    return voters // 2 + 1
+
+
+def raft_removal(voters, servers, alive, require_stopped=True):
+    """The voters to remove from Raft (those not in ``servers``), and why not, or None when it is safe.
+
+    Safe means: the servers that stay, alive, are a quorum of the voters as they are now, so that no
+    step of the removal depends on a server that is going away; and (``require_stopped``) every voter
+    to remove is down, since the leader's reconcile adds a running server back. Planning before the
+    servers to remove are stopped checks the quorum alone.
+    """
+    remove = sorted(set(voters) - set(servers))
+    if not remove:
+        return [], None
+    staying = sorted(set(voters) & set(servers) & set(alive))
+    needed = quorum(len(voters))
+    if len(staying) < needed:
+        return remove, ("removing %s from the %d voters would leave %d alive (%s), fewer than the %d a quorum "
+                        "of %d needs: remove at most %d server(s) per run, with the others alive"
+                        % (", ".join(remove), len(voters), len(staying), ", ".join(staying) or "none", needed,
+                           len(voters), len(voters) - needed))
+    running = sorted(set(remove) & set(alive))
+    if running and require_stopped:
+        return remove, ("%s %s still alive: stop Dkron there first (move the host to the removed servers' "
+                        "group)" % (", ".join(running), "is" if len(running) == 1 else "are"))
+    return remove, None
 
 
 # --- the quiet window ----------------------------------------------------------------------------

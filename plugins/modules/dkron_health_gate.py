@@ -19,12 +19,14 @@ description:
     tell.
   - Raft voters are read with C(dkron raft list-peers) against the leader, inside a Dkron container on
     the host the module runs on (O(raft_container)) or with a C(dkron) binary there
-    (O(dkron_binary)); Dkron's HTTP API does not show them.
+    (O(dkron_binary)); Dkron's HTTP API does not show them. When neither is set, the voters are not
+    checked.
   - On timeout it fails with every check that did not pass, and O(context) in front.
   - Changes nothing.
 extends_documentation_fragment:
   - hacron.dkron.connection
   - hacron.dkron.attributes
+  - hacron.dkron.raft_cli
   - ansible.builtin.action_common_attributes
 options:
   servers:
@@ -63,16 +65,6 @@ options:
         leader itself; otherwise from the server at O(api_url).
     type: dict
     default: {}
-  raft_container:
-    description:
-      - A Dkron container on the module's host in which to run C(dkron raft list-peers) against the
-        leader. When neither this nor O(dkron_binary) is set, the voters are not checked.
-    type: str
-  dkron_binary:
-    description:
-      - Path of a C(dkron) binary on the module's host to run C(dkron raft list-peers) with, for
-        Dkron installed without containers.
-    type: path
   wait_timeout:
     description: Seconds to wait for the cluster to be whole.
     type: float
@@ -133,25 +125,12 @@ problems:
 import time
 
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_api import DkronError
-from ansible_collections.hacron.dkron.plugins.module_utils.dkron_module import run_module
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_module import RAFT_CLI_SPEC, raft_voters, run_module
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_rolling import (
     departure_problems,
     health_problems,
     member_index,
-    parse_raft_peers,
 )
-
-
-def read_voters(module, leader_member):
-    """The voter IDs as the leader's Raft knows them, or (None, problem)."""
-    rpc_address = (leader_member.get("Tags") or {}).get("rpc_addr")
-    params = module.params
-    dkron = [params["dkron_binary"]] if params["dkron_binary"] else ["docker", "exec", params["raft_container"], "dkron"]
-    argv = dkron + ["raft", "list-peers", "--rpc-addr", rpc_address]
-    rc, out, err = module.run_command(argv)
-    if rc != 0:
-        return None, "dkron raft list-peers failed (rc %d): %s" % (rc, (err or out).strip())
-    return parse_raft_peers(out), None
 
 
 def check_once(module, client):
@@ -170,7 +149,7 @@ def check_once(module, client):
         return None, None, [exc.message]
     voters, problem = (None, None)
     if params["raft_container"] or params["dkron_binary"]:
-        voters, problem = read_voters(module, leader_member)
+        voters, problem = raft_voters(module, (leader_member.get("Tags") or {}).get("rpc_addr"))
     problems = health_problems(members, leader["Name"], params["servers"], voters=voters, excluding=params["excluding"],
                                nodes=params["nodes"], version=params["version"])
     if problem:
@@ -235,14 +214,13 @@ def main():
     run_module(
         wait_until_whole,
         dict(
+            RAFT_CLI_SPEC,
             servers=dict(type="list", elements="str", required=True),
             excluding=dict(type="list", elements="str", default=[]),
             nodes=dict(type="list", elements="str", default=[]),
             departed=dict(type="list", elements="str", default=[]),
             version=dict(type="str"),
             server_api_urls=dict(type="dict", default={}),
-            raft_container=dict(type="str"),
-            dkron_binary=dict(type="path"),
             wait_timeout=dict(type="float", default=120.0),
             wait_delay=dict(type="float", default=2.0),
             context=dict(type="str", default=""),

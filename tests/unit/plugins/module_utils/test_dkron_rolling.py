@@ -10,6 +10,7 @@ from ansible_collections.hacron.dkron.plugins.module_utils.dkron_rolling import 
     health_problems,
     parse_raft_peers,
     quiet_start,
+    raft_removal,
     update_order,
     version_skew,
 )
@@ -180,3 +181,32 @@ def test_a_departed_node_still_counted_alive_is_named_per_server():
     assert departure_problems(views, ["cron-b"]) == ["cron-c still sees cron-b alive"]
     views["cron-c"] = [member("cron-c"), member("cron-b", status="left")]
     assert departure_problems(views, ["cron-b"]) == []
+
+
+FIVE = ["cron-a", "cron-b", "cron-c", "cron-d", "cron-e"]
+
+
+def test_voters_no_longer_servers_are_removed_when_the_rest_keep_a_quorum():
+    assert raft_removal(FIVE, SERVERS, alive=SERVERS) == (["cron-d", "cron-e"], None)
+    assert raft_removal(SERVERS, SERVERS, alive=SERVERS) == ([], None)
+
+
+def test_a_removal_that_would_leave_no_quorum_is_refused_with_the_numbers():
+    remove, refusal = raft_removal(FIVE, ["cron-a", "cron-b"], alive=["cron-a", "cron-b"])
+    assert remove == ["cron-c", "cron-d", "cron-e"]
+    assert refusal == ("removing cron-c, cron-d, cron-e from the 5 voters would leave 2 alive (cron-a, cron-b), "
+                       "fewer than the 3 a quorum of 5 needs: remove at most 2 server(s) per run, with the others alive")
+    # Three stay, but one of them is down: two alive are no quorum of five either.
+    assert raft_removal(FIVE, SERVERS, alive=["cron-a", "cron-b"])[1].startswith("removing cron-d, cron-e from the 5")
+
+
+def test_a_voter_to_remove_that_still_runs_is_refused_unless_only_planning():
+    assert raft_removal(FIVE, SERVERS, alive=FIVE)[1] == (
+        "cron-d, cron-e are still alive: stop Dkron there first (move the host to the removed servers' group)")
+    assert raft_removal(FIVE, SERVERS, alive=FIVE, require_stopped=False) == (["cron-d", "cron-e"], None)
+
+
+def test_the_quorum_is_checked_before_the_servers_to_remove_are_stopped():
+    # Planning 5 -> 2 while all five run: refused for the quorum, not for the running servers.
+    refusal = raft_removal(FIVE, ["cron-a", "cron-b"], alive=FIVE, require_stopped=False)[1]
+    assert refusal.startswith("removing cron-c, cron-d, cron-e from the 5 voters would leave 2 alive"), refusal
