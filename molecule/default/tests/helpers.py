@@ -3,6 +3,7 @@
 import functools
 import json
 import os
+import shlex
 import subprocess
 import time
 from pathlib import Path
@@ -161,3 +162,47 @@ def versions(server=SERVERS[0]):
     status, members = api(server, "/v1/members")
     assert status == 200, members
     return {member["Name"]: member["Tags"]["version"] for member in members if member["statusText"] == "alive"}
+
+
+# Run on a host, or in a throwaway container: how each TCP port of one address answers, and UDP
+# datagrams sent to the others. A dropped SYN times out; a port with no listener is refused. The
+# ports are tried at once, so that the timeouts of dropped ones do not add up.
+PROBE = """
+import json, socket, sys, threading
+address, tcp_ports, udp_ports = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+answers = {}
+def try_port(port):
+    probe = socket.socket()
+    probe.settimeout(3)
+    try:
+        probe.connect((address, port))
+        answers[port] = "open"
+    except ConnectionRefusedError:
+        answers[port] = "refused"
+    except socket.timeout:
+        answers[port] = "no answer"
+    except OSError as error:
+        answers[port] = "error %s" % error.errno
+    finally:
+        probe.close()
+threads = [threading.Thread(target=try_port, args=(port,)) for port in tcp_ports]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+for port in udp_ports:
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sender.sendto(b"hacron firewall probe", (address, port))
+    sender.close()
+print(json.dumps(answers))
+"""
+
+
+def probe_arguments(address, tcp_ports, udp_ports=()):
+    return [address, json.dumps(list(tcp_ports)), json.dumps(list(udp_ports))]
+
+
+def probe_from_host(name, address, tcp_ports, udp_ports=()):
+    arguments = " ".join(shlex.quote(argument) for argument in probe_arguments(address, tcp_ports, udp_ports))
+    answers = json.loads(peer(name).check_output("python3 -c %s %s" % (shlex.quote(PROBE), arguments)))
+    return {int(port): answer for port, answer in answers.items()}

@@ -4,7 +4,6 @@ basic auth, Dkron's own listener on loopback, the gossip key readable by root al
 import datetime
 import json
 import os
-import shlex
 import subprocess
 
 import pytest
@@ -15,7 +14,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from helpers import ADDRESSES, AGENT, NET, PREFIX, ROOT, SERVERS, network_mode, peer, run_playbook
+from helpers import (
+    ADDRESSES, AGENT, NET, PREFIX, PROBE, ROOT, SERVERS, network_mode, peer, probe_arguments, probe_from_host,
+    run_playbook,
+)
 
 OUTSIDER = NET + ".99"  # on the scenario's network, neither a cluster host nor on the allowlist
 NETWORK = "hacron-%s" % PREFIX
@@ -23,58 +25,14 @@ USER, PASSWORD = "molecule", "molecule-lab-password"
 SWARM_TCP, DKRON_TCP, API_TCP = (2377, 7946), (8946, 6868), (443, 8080)
 UDP_PORTS = (7946, 4789, 8946)
 
-# Run on a host, or in a throwaway container: how each TCP port of one address answers, and UDP
-# datagrams sent to the others. A dropped SYN times out; a port with no listener is refused. The
-# ports are tried at once, so that the timeouts of dropped ones do not add up.
-_PROBE = """
-import json, socket, sys, threading
-address, tcp_ports, udp_ports = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
-answers = {}
-def try_port(port):
-    probe = socket.socket()
-    probe.settimeout(3)
-    try:
-        probe.connect((address, port))
-        answers[port] = "open"
-    except ConnectionRefusedError:
-        answers[port] = "refused"
-    except socket.timeout:
-        answers[port] = "no answer"
-    except OSError as error:
-        answers[port] = "error %s" % error.errno
-    finally:
-        probe.close()
-threads = [threading.Thread(target=try_port, args=(port,)) for port in tcp_ports]
-for thread in threads:
-    thread.start()
-for thread in threads:
-    thread.join()
-for port in udp_ports:
-    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sender.sendto(b"hacron firewall probe", (address, port))
-    sender.close()
-print(json.dumps(answers))
-"""
-
-
-def _probe_arguments(address, tcp_ports, udp_ports=()):
-    return [address, json.dumps(list(tcp_ports)), json.dumps(list(udp_ports))]
-
-
 def probe_from_outsider(address, tcp_ports, udp_ports=()):
     """Probe from a new container at OUTSIDER, built from the lab hosts' own image."""
     image = "hacron/lab-host:%s" % os.environ.get("HACRON_LAB_SUITE", "bookworm")
     run = subprocess.run(
         ["docker", "run", "--rm", "--network", NETWORK, "--ip", OUTSIDER, "--entrypoint", "python3", image,
-         "-c", _PROBE, *_probe_arguments(address, tcp_ports, udp_ports)],
+         "-c", PROBE, *probe_arguments(address, tcp_ports, udp_ports)],
         capture_output=True, text=True, timeout=120, check=True)
     return {int(port): answer for port, answer in json.loads(run.stdout).items()}
-
-
-def probe_from_host(name, address, tcp_ports, udp_ports=()):
-    arguments = " ".join(shlex.quote(argument) for argument in _probe_arguments(address, tcp_ports, udp_ports))
-    answers = json.loads(peer(name).check_output("python3 -c %s %s" % (shlex.quote(_PROBE), arguments)))
-    return {int(port): answer for port, answer in answers.items()}
 
 
 def udp_drops(name):
@@ -143,7 +101,7 @@ def test_a_cluster_host_reaches_the_cluster_ports():
 def test_the_admin_allowlist_reaches_the_proxy_and_nothing_else():
     # These tests run on the controller (the network's gateway), which the scenario allowlists as an admin.
     answers = json.loads(subprocess.run(
-        ["python3", "-c", _PROBE, *_probe_arguments(ADDRESSES[SERVERS[0]], SWARM_TCP + DKRON_TCP + API_TCP)],
+        ["python3", "-c", PROBE, *probe_arguments(ADDRESSES[SERVERS[0]], SWARM_TCP + DKRON_TCP + API_TCP)],
         capture_output=True, text=True, timeout=120, check=True).stdout)
     assert answers == {"2377": "no answer", "7946": "no answer", "8946": "no answer", "6868": "no answer",
                        "443": "open", "8080": "refused"}
