@@ -58,6 +58,7 @@ test-fast: setup-venv units integration
 
 lint:
 	ansible-lint
+	antsibull-changelog lint
 
 build:
 	ansible-galaxy collection build --force --output-path $(CACHE)/build

@@ -5,8 +5,11 @@ It starts a real three-server Dkron cluster on loopback (tests/dkron_loopback.py
 this one run:
 
 - floor: the same creates as plain POSTs from one keep-alive requests session in a Python loop;
-- dkron_job_set creating every job from empty, a rerun with no change, a rerun with 10 changed,
-  each through ansible-playbook (the task's own time from the callback, and the whole command);
+- dkron_job_set creating every job from empty (the task's own time from the callback, and the
+  whole command), in --rounds rounds alternating with the floor, each from an empty job store and
+  each round starting with the other one, so that neither always meets a warmer or fuller server;
+  the medians are compared;
+- a rerun with no change, a rerun with 10 changed, each through ansible-playbook;
 - the requests each set run makes, counted by a small forwarding proxy in a separate run;
 - an Ansible loop of dkron_job over a sample of jobs, scaled to the full count.
 
@@ -18,6 +21,7 @@ import collections
 import http.server
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -143,6 +147,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--sample", type=int, default=100, help="jobs in the dkron_job loop sample")
+    parser.add_argument("--rounds", type=int, default=4, help="floor/create rounds, alternating which goes first")
     options = parser.parse_args()
 
     jobs = [job(index) for index in range(options.jobs)]
@@ -156,10 +161,23 @@ def main():
         api_url = cluster.leader().api_url
         print("three-server Dkron on loopback ready; %d jobs, leader %s" % (options.jobs, cluster.leader().name))
 
-        floor_seconds = floor(api_url, jobs)
-        wipe(api_url)
-
-        create, create_whole, _results = playbook(workdir, "create", [set_task(api_url)], {"jobs": jobs})
+        floors, creates, create_wholes = [], [], []
+        for round_index in range(options.rounds):
+            order = ("floor", "set") if round_index % 2 == 0 else ("set", "floor")
+            for which in order:
+                wipe(api_url)
+                if which == "floor":
+                    floors.append(floor(api_url, jobs))
+                else:
+                    task_seconds, whole, _results = playbook(workdir, "create", [set_task(api_url)], {"jobs": jobs})
+                    creates.append(task_seconds)
+                    create_wholes.append(whole)
+            print("round %d (%s first): floor %.2f s, set %.2f s, ratio %.2f"
+                  % (round_index + 1, order[0], floors[-1], creates[-1], creates[-1] / floors[-1]))
+        floor_seconds, create, create_whole = (statistics.median(values) for values in (floors, creates, create_wholes))
+        if order[-1] == "floor":  # the reruns below start from the set's own jobs
+            wipe(api_url)
+            playbook(workdir, "create", [set_task(api_url)], {"jobs": jobs})
         rerun, rerun_whole, (rerun_result,) = playbook(workdir, "rerun", [set_task(api_url)], {"jobs": jobs})
         ten, ten_whole, (ten_result,) = playbook(workdir, "ten", [set_task(api_url)], {"jobs": changed})
         assert rerun_result["changed"] is False and len(rerun_result["untouched"]) == options.jobs
@@ -185,8 +203,8 @@ def main():
         cluster.stop()
 
     rows = [
-        ("floor: plain POSTs, one session", floor_seconds, None),
-        ("dkron_job_set, create from empty", create, create_whole),
+        ("floor: plain POSTs, one session (median of %d)" % options.rounds, floor_seconds, None),
+        ("dkron_job_set, create from empty (median of %d)" % options.rounds, create, create_whole),
         ("dkron_job_set, rerun, no change", rerun, rerun_whole),
         ("dkron_job_set, rerun, 10 changed", ten, ten_whole),
         ("dkron_job loop, %d jobs" % options.sample, loop, loop_whole),
@@ -198,7 +216,7 @@ def main():
     for label, task_seconds, whole in rows:
         print("| %s | %.2f | %s |" % (label, task_seconds, "%.2f" % whole if whole else ""))
     print()
-    print("create / floor:                 %.2f  (target <= 1.3)" % (create / floor_seconds))
+    print("create / floor, medians:        %.2f  (target <= 1.3)" % (create / floor_seconds))
     print("dkron_job loop / dkron_job_set: %.1f  (target >= 20; scaled loop over the set's create)"
           % (loop_scaled / create))
     print("requests, rerun with no change: %s  (target: 1 list, no write)" % rerun_counts)

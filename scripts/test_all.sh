@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make test`: setup, then two lanes side by side, and each phase's wall time at the end.
-#   checks:   ansible-lint, ansible-test sanity, unit tests, loopback integration tests
+#   checks:   ansible-lint and antsibull-changelog lint, ansible-test sanity, unit tests, loopback integration tests
 #   molecule: the scenarios, themselves side by side (scripts/molecule_all.sh)
 # On two cores the lanes slow each other (integration took 958 to 1696 s beside the scenarios,
 # 818 s nearly alone): see the README's figures.

@@ -4,7 +4,7 @@ import json
 import shlex
 import socket
 
-from helpers import ADDRESSES, AGENT, SERVERS
+from helpers import ADDRESSES, AGENT, SERVERS, peer
 
 
 def test_systemd_is_pid_1_and_booted(host):
@@ -50,11 +50,12 @@ def test_docker_engine_runs_with_log_rotation(host):
     assert host.check_output("docker info --format '{{ .LoggingDriver }}'") == "json-file"
 
 
-def test_swarm_has_three_managers_and_one_worker(host):
-    if host.backend.host not in SERVERS:
-        assert host.check_output("docker info --format '{{ .Swarm.LocalNodeState }}'") == "active"
-        return
-    nodes = host.check_output("docker node ls --format '{{ .Hostname }} {{ .ManagerStatus }} {{ .Status }}'")
+def test_every_host_is_an_active_swarm_node(host):
+    assert host.check_output("docker info --format '{{ .Swarm.LocalNodeState }}'") == "active"
+
+
+def test_swarm_has_three_managers_and_one_worker():
+    nodes = peer(SERVERS[0]).check_output("docker node ls --format '{{ .Hostname }} {{ .ManagerStatus }} {{ .Status }}'")
     rows = sorted(line.split() for line in nodes.splitlines())
     assert [row[0] for row in rows] == sorted(SERVERS + [AGENT])
     assert all(row[-1] == "Ready" for row in rows)
@@ -78,13 +79,11 @@ def _connects(address, port, timeout=3):
         probe.close()
 
 
-def test_swarm_port_is_closed_to_others_and_open_to_the_cluster(host):
-    if host.backend.host != SERVERS[0]:
-        return
+def test_swarm_port_is_closed_to_others_and_open_to_the_cluster():
     # This test runs on the controller (the network's gateway), which is not one of the cluster's hosts.
     assert not _connects(ADDRESSES[SERVERS[1]], 2377), "the Swarm port answers a host outside the cluster"
     # A peer inside the cluster reaches it.
-    result = host.check_output(
+    result = peer(SERVERS[0]).check_output(
         "python3 -c %s",
         "import socket; s = socket.socket(); s.settimeout(3); print(s.connect_ex(('%s', 2377)))" % ADDRESSES[SERVERS[1]],
     )
