@@ -25,6 +25,7 @@ USER, PASSWORD = "molecule", "molecule-lab-password"
 SWARM_TCP, DKRON_TCP, API_TCP = (2377, 7946), (8946, 6868), (443, 8080)
 UDP_PORTS = (7946, 4789, 8946)
 
+
 def probe_from_outsider(address, tcp_ports, udp_ports=()):
     """Probe from a new container at OUTSIDER, built from the lab hosts' own image."""
     image = "hacron/lab-host:%s" % os.environ.get("HACRON_LAB_SUITE", "bookworm")
