@@ -157,6 +157,29 @@ def started_at():
             for name in SERVERS + [AGENT]}
 
 
+def containers():
+    """Each node's Dkron container as (id, Docker's restart count). The roles re-create a container
+    to change it (a new id); Docker's restart policy brings a crashed Dkron back in the same one."""
+    states = {}
+    for name in SERVERS + [AGENT]:
+        container_id, restarts = peer(name).check_output(
+            "docker inspect --format '{{.Id}} {{.RestartCount}}' %s", container(name)).split()
+        states[name] = (container_id, int(restarts))
+    return states
+
+
+def recreated(before, after):
+    """The nodes whose container was re-created between two containers() readings. Dkron crashes
+    that Docker restarted in between are printed with the container's last log lines: not the
+    playbook's doing, but worth seeing."""
+    for name in sorted(after):
+        if after[name][0] == before[name][0] and after[name][1] > before[name][1]:
+            logs = peer(name).run("docker logs --tail 15 %s 2>&1", container(name)).stdout
+            print("\nDkron on %s crashed and Docker restarted it (%d times):\n%s"
+                  % (name, after[name][1] - before[name][1], logs))
+    return sorted(name for name in after if after[name][0] != before[name][0])
+
+
 def versions(server=SERVERS[0]):
     """The Dkron version of every alive member, as ``server`` sees them."""
     status, members = api(server, "/v1/members")

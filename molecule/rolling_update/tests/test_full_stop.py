@@ -11,7 +11,10 @@ import os
 import time
 from pathlib import Path
 
-from helpers import AGENT, SERVERS, api, failed_tasks, peer, run_playbook, started_at, versions, voters, wait_for
+from helpers import (
+    AGENT, SERVERS, api, containers, failed_tasks, peer, recreated, run_playbook, versions, voters,
+    wait_for,
+)
 
 NODES = SERVERS + [AGENT]
 CACHE = Path(os.environ.get("HACRON_CACHE", Path.home() / ".cache/hacron"))
@@ -67,7 +70,7 @@ def test_the_cluster_runs_4_0_8_with_a_job_on_every_node():
 
 
 def test_a_rolling_update_across_the_grpc_break_is_refused_before_any_node_restarts():
-    before = started_at()
+    before = containers()
 
     run = run_playbook("playbooks/rolling_update.yml", *update_to("4.0.9"))
 
@@ -76,7 +79,7 @@ def test_a_rolling_update_across_the_grpc_break_is_refused_before_any_node_resta
     print("\nthe refusal: %s" % failure.split("\n\n")[0][-800:])
     assert "4.0.8" in failure and "4.0.9" in failure and "dkron_update_strategy=full_stop" in failure, failure
     assert "Update one node at a time" not in run.stdout and "Stop every node" not in run.stdout
-    assert started_at() == before, "a node was restarted"
+    assert recreated(before, containers()) == [], "a node was re-created"
     assert versions() == {name: "4.0.8" for name in NODES}
 
 

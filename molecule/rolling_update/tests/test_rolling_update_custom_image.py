@@ -14,7 +14,9 @@ import re
 import time
 from pathlib import Path
 
-from helpers import AGENT, PREFIX, SERVERS, api, failed_tasks, leader_name, peer, run_playbook, started_at, voters, wait_for
+from helpers import (
+    AGENT, PREFIX, SERVERS, api, containers, failed_tasks, leader_name, peer, recreated, run_playbook, voters, wait_for,
+)
 
 NODES = SERVERS + [AGENT]
 IMAGES = Path(os.environ.get("HACRON_CACHE", Path.home() / ".cache/hacron")) / "images"
@@ -105,7 +107,7 @@ def test_a_job_s_python_script_imports_the_pip_package():
 
 
 def test_a_rerun_builds_nothing_and_restarts_nothing(tmp_path):
-    before = started_at()
+    before = containers()
     for playbook in ("playbooks/rolling_update.yml", "site.yml"):
         run = custom_run(playbook, tmp_path)
         assert run.returncode == 0, failed_tasks(run.stdout)
@@ -113,5 +115,5 @@ def test_a_rerun_builds_nothing_and_restarts_nothing(tmp_path):
         changes = recap_changes(run.stdout)
         assert set(NODES) <= set(changes) and not any(changes.values()), (playbook, changes)
         assert "Nothing to update" in run.stdout, playbook
-    assert started_at() == before
+    assert recreated(before, containers()) == []
     assert set(running_images().values()) == {STATE["image"]}
