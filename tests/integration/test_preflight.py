@@ -168,3 +168,14 @@ def test_usable_custom_image_settings_pass(tmp_path):
     rc, out = site(tmp_path, servers=["s1"], host_vars=settings)
     assert rc != 0  # the hosts do not exist; the checks let the run go on to them
     assert HOST_PLAY in out
+
+
+def test_a_host_both_in_the_cluster_and_taken_out_of_it_is_named(tmp_path):
+    path = write_inventory(tmp_path, servers=["s1", "s2", "s3"])
+    inventory = yaml.safe_load(path.read_text())
+    inventory["dkron_removed"] = {"hosts": {"s3": None}}
+    path.write_text(yaml.safe_dump(inventory))
+    result = run_playbook(ROOT / "site.yml", path)
+    assert result.returncode != 0
+    assert "Hosts in dkron_removed and still in dkron: s3" in " ".join(result.stdout.split())
+    assert HOST_PLAY not in result.stdout
