@@ -16,9 +16,9 @@ description:
     until the voters are exactly the servers that stay.
   - A server that is stopped or gone stays a voter otherwise, so the quorum keeps counting a dead
     member, and one more failure stops the cluster.
-  - Refuses, changing nothing, when a voter to remove is still alive (the leader would add it back
-    at its next reconcile), or when the servers that stay, alive, are fewer than a quorum of the
-    voters as they are now; the message gives the numbers.
+  - Refuses, changing nothing, when the servers that stay, alive, are fewer than a quorum of the
+    voters as they are now (the message gives the numbers), or when a voter to remove is still alive
+    after O(wait_timeout) (the leader would add it back at its next reconcile).
   - On a failure halfway, RV(removed) lists the peers that were removed and RV(remaining) those
     that were not.
 extends_documentation_fragment:
@@ -39,7 +39,9 @@ options:
     type: bool
     default: true
   wait_timeout:
-    description: Seconds to wait for the voters to be exactly O(servers) after the removal.
+    description:
+      - Seconds to wait for the servers to remove to be no longer alive, and again for the voters
+        to be exactly O(servers) after the removal.
     type: float
     default: 60
   wait_delay:
@@ -97,10 +99,16 @@ from ansible_collections.hacron.dkron.plugins.module_utils.dkron_module import (
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_rolling import raft_removal
 
 
+def alive_names(members):
+    return [member["Name"] for member in members if member.get("statusText") == "alive"]
+
+
 def remove_servers(module, client):
     params = module.params
     if not (params["raft_container"] or params["dkron_binary"]):
         module.fail_json(msg="set raft_container or dkron_binary: the Raft peers are read and removed with the dkron CLI")
+    if not params["require_stopped"] and not module.check_mode:
+        module.fail_json(msg="require_stopped=false plans only: run it in check mode", removed=[], remaining=[])
     leader = client.leader()
     if leader is None:
         module.fail_json(msg="the cluster has no leader: no peer is removed", removed=[], remaining=[])
@@ -109,12 +117,20 @@ def remove_servers(module, client):
     voters, problem = raft_voters(module, rpc_address)
     if problem:
         module.fail_json(msg=problem, removed=[], remaining=[])
-    alive = [member["Name"] for member in members if member.get("statusText") == "alive"]
-    remove, refusal = raft_removal(voters, params["servers"], alive, require_stopped=params["require_stopped"])
+    remove, refusal = raft_removal(voters, params["servers"], alive_names(members), require_stopped=False)
+    if refusal:  # the quorum: no waiting changes it
+        module.fail_json(msg="refused, nothing removed: " + refusal, removed=[], remaining=remove, voters=voters)
+    # A server stopped a moment ago is still counted alive for a few seconds: wait for that, bounded.
+    deadline = time.monotonic() + params["wait_timeout"]
+    while True:
+        remove, refusal = raft_removal(voters, params["servers"], alive_names(members),
+                                       require_stopped=params["require_stopped"])
+        if not refusal or module.check_mode or time.monotonic() >= deadline:
+            break
+        time.sleep(params["wait_delay"])
+        members = client.members()
     if refusal:
         module.fail_json(msg="refused, nothing removed: " + refusal, removed=[], remaining=remove, voters=voters)
-    if not params["require_stopped"] and not module.check_mode:
-        module.fail_json(msg="require_stopped=false plans only: run it in check mode", removed=[], remaining=remove)
     if not remove or module.check_mode:
         return dict(changed=bool(remove), removed=remove, remaining=[], voters=voters)
 

@@ -41,8 +41,10 @@ def test_a_running_server_is_not_removed_and_a_plan_before_stopping_it_passes(dk
     cluster = dkron_cluster_to_shrink
     going = cluster.followers()[-1].name
     staying = sorted(server.name for server in cluster.servers if server.name != going)
-    refused = run_module("hacron.dkron.dkron_server_removal", _args(cluster, staying))
+    started = time.monotonic()
+    refused = run_module("hacron.dkron.dkron_server_removal", _args(cluster, staying, "wait_timeout=3 wait_delay=1"))
     assert refused["failed"] is True
+    assert time.monotonic() - started >= 3, "refused before waiting for the server to stop"
     assert refused["msg"] == ("refused, nothing removed: %s is still alive: stop Dkron there first (move the host "
                               "to the removed servers' group)" % going)
     planned = run_module("hacron.dkron.dkron_server_removal", _args(cluster, staying, "require_stopped=false"),
