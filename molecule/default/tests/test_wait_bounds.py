@@ -1,6 +1,7 @@
 """A server that never comes up: site.yml's update stops at the health gate after that node, within
 its bound, and names it. Runs after the others."""
 
+import re
 import time
 
 import pytest
@@ -26,7 +27,10 @@ def test_a_server_that_never_comes_up_ends_the_wait_naming_it(tmp_path):
     took = time.monotonic() - started
     print("site.yml with %s broken failed after %.0f s" % (BROKEN, took))
     assert failed.returncode != 0
-    assert "after updating %s: the cluster is not whole after 30 s" % BROKEN in failed.stdout, failed.stdout[-3000:]
+    # The gate states the time it waited: its 30 s bound, or a little more when its last check
+    # (it runs `dkron raft list-peers`) ends past it on a loaded machine.
+    waited = re.search(r"after updating %s: the cluster is not whole after (\d+) s" % re.escape(BROKEN), failed.stdout)
+    assert waited and 30 <= int(waited.group(1)) <= took, failed.stdout[-3000:]
     # The cluster kept its quorum meanwhile: the two others still agree on a leader.
     assert leader_name(SERVERS[0]) in SERVERS[:2]
 
