@@ -141,7 +141,8 @@ import_rootfs() {
 # seed_host_image SUITE: hacron/lab-host-seeded:SUITE, the lab host with the Debian packages the
 # roles install (with their recommends, as the roles' apt tasks get them). Scenarios that do not
 # test installing packages start from it (scripts/molecule_all.sh); `default` keeps bare hosts.
-SEEDED_PACKAGES="docker.io python3-docker nftables nginx python3-cryptography"
+# (ansible-core and python3-requests: the reconcile timer's, on the control host.)
+SEEDED_PACKAGES="docker.io python3-docker nftables nginx python3-cryptography ansible-core python3-requests"
 seed_host_image() {
   local suite=$1 base="hacron/lab-host:$1" image="hacron/lab-host-seeded:$1" inputs log="$CACHE/logs/seed-$1.log"
   inputs="$(docker image inspect -f '{{ .Id }}' "$base")/$SEEDED_PACKAGES"

@@ -112,17 +112,31 @@ def run_site(*inventories, tags=None):
 
 
 def run_playbook(playbook, *arguments):
-    """Run a playbook of this project on the scenario's hosts; further ansible-playbook arguments."""
-    return subprocess.run(
+    """Run a playbook of this project on the scenario's hosts; further ansible-playbook arguments.
+    Each run's output is also kept in .cache/logs/playbooks/ (with HACRON_PROFILE_TASKS=1, ending
+    with its slowest tasks), to see where a scenario's time goes."""
+    started = time.strftime("%H%M%S")
+    run = subprocess.run(
         ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], *arguments, str(ROOT / playbook)],
         cwd=ROOT,
         # Plain text: the tests read the output (molecule's environment forces colours on).
-        env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1"),
+        env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1",
+                 **PROFILE_ENV),
         capture_output=True,
         text=True,
         timeout=900,
         check=False,
     )
+    logs = ROOT / ".cache" / "logs" / "playbooks"
+    logs.mkdir(parents=True, exist_ok=True)
+    (logs / ("%s-%s-%s.log" % (PREFIX, started, Path(playbook).stem))).write_text(
+        "# %s\n%s\n%s" % (" ".join(arguments), run.stdout, run.stderr))
+    return run
+
+
+# Only the summary after the recap: the tests read the task lines, which stay as they are.
+PROFILE_ENV = {"ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks", "PROFILE_TASKS_SUMMARY_ONLY": "true",
+               "PROFILE_TASKS_TASK_OUTPUT_LIMIT": "25"} if os.environ.get("HACRON_PROFILE_TASKS") == "1" else {}
 
 
 def cluster_views(servers):
