@@ -1,0 +1,57 @@
+"""The playbooks that call the API from the controller check the inventory's settings they read
+(playbooks/vars/argument_specs.yml) before any call: a wrong one fails the run there, naming it."""
+
+import pytest
+import yaml
+
+from ansible_run import ROOT, run_playbook
+
+pytestmark = pytest.mark.integration
+
+# Nothing listens here: a run that got past the check would fail on the connection instead.
+UNREACHABLE = "https://127.0.0.1:9"
+
+
+def inventory(tmp_path, **settings):
+    (tmp_path / "hosts.yml").write_text(yaml.safe_dump(
+        {"dkron": {"children": {"dkron_servers": {"hosts": {"server-1": {"ansible_connection": "local"}}}}}}))
+    (tmp_path / "group_vars").mkdir()
+    (tmp_path / "group_vars" / "all.yml").write_text(yaml.safe_dump(settings))
+    return tmp_path
+
+
+def run(tmp_path, playbook, **settings):
+    completed = run_playbook(ROOT / "playbooks" / playbook, inventory(tmp_path, **settings))
+    return completed.returncode, " ".join(completed.stdout.split())
+
+
+def test_status_without_an_api_url_names_it(tmp_path):
+    rc, out = run(tmp_path, "status.yml")
+    assert rc != 0
+    assert "missing required arguments: dkron_api_url" in out, out
+    assert "PLAY [Dkron cluster status]" not in out
+
+
+def test_reconcile_with_a_purge_that_is_no_boolean_changes_nothing(tmp_path):
+    rc, out = run(tmp_path, "reconcile.yml", dkron_api_url=UNREACHABLE, dkron_jobs_purge="sometimes",
+                  dkron_jobs=[{"name": "never-sent", "schedule": "@manually", "command": "true"}])
+    assert rc != 0
+    assert "dkron_jobs_purge" in out and "bool" in out, out
+    assert "PLAY [Reconcile the Dkron jobs with the inventory]" not in out
+
+
+def test_reconcile_with_jobs_that_are_no_list_changes_nothing(tmp_path):
+    rc, out = run(tmp_path, "reconcile.yml", dkron_api_url=UNREACHABLE, dkron_jobs="never-sent")
+    assert rc != 0
+    assert "dkron_jobs" in out and "list" in out, out
+    assert "PLAY [Reconcile the Dkron jobs with the inventory]" not in out
+
+
+def test_settings_of_the_right_types_pass_the_check(tmp_path):
+    rc, out = run(tmp_path, "reconcile.yml", dkron_api_url=UNREACHABLE, dkron_jobs_purge=True,
+                  dkron_api_username="admin", dkron_api_password="a-test-password",
+                  dkron_jobs=[{"name": "never-sent", "schedule": "@manually", "command": "true"}],
+                  dkron_reconcile_report=str(tmp_path / "report.json"))
+    # Past the check, the run reaches the API, which does not answer here.
+    assert "PLAY [Reconcile the Dkron jobs with the inventory]" in out, out
+    assert rc != 0 and "a-test-password" not in out
