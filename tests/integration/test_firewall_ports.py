@@ -16,8 +16,8 @@ def firewall_dkron_ports(tmp_path, inventory_vars):
         "gather_facts": False,
         "vars": inventory_vars,
         "vars_files": [str(ROOT / "roles" / "firewall" / "defaults" / "main.yml")],
-        "tasks": [{"ansible.builtin.debug": {"msg": {"tcp": "{{ firewall_dkron_tcp_ports }}",
-                                                      "udp": "{{ firewall_dkron_udp_ports }}"}}}],
+        "tasks": [{"ansible.builtin.debug": {"msg": {
+            "tcp": "{{ firewall_dkron_tcp_ports }}", "udp": "{{ firewall_dkron_udp_ports }}"}}}],
     }]))
     return run_playbook_json(playbook)["msg"]
 
