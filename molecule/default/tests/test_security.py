@@ -167,9 +167,7 @@ def _module(module, arguments):
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
         env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0",
                  ANSIBLE_NOCOLOR="1", ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-                 ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_LOCALHOST_WARNING="0",
-                 # JSON only: a profiling callback enabled for the scenario would write after it.
-                 ANSIBLE_CALLBACKS_ENABLED=""))
+                 ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_LOCALHOST_WARNING="0"))
     result = json.loads(run.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
     return run.returncode, result
 
