@@ -111,6 +111,11 @@ def run_site(*inventories, tags=None):
     return run_playbook("site.yml", *arguments)
 
 
+# Only the summary after the recap: the tests read the task lines, which stay as they are.
+PROFILE_ENV = {"ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks", "PROFILE_TASKS_SUMMARY_ONLY": "true",
+               "PROFILE_TASKS_TASK_OUTPUT_LIMIT": "25"} if os.environ.get("HACRON_PROFILE_TASKS") == "1" else {}
+
+
 def run_playbook(playbook, *arguments):
     """Run a playbook of this project on the scenario's hosts; further ansible-playbook arguments.
     Each run's output is also kept in .cache/logs/playbooks/ (with HACRON_PROFILE_TASKS=1, ending
@@ -132,11 +137,6 @@ def run_playbook(playbook, *arguments):
     (logs / ("%s-%s-%s.log" % (PREFIX, started, Path(playbook).stem))).write_text(
         "# %s\n%s\n%s" % (" ".join(arguments), run.stdout, run.stderr))
     return run
-
-
-# Only the summary after the recap: the tests read the task lines, which stay as they are.
-PROFILE_ENV = {"ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks", "PROFILE_TASKS_SUMMARY_ONLY": "true",
-               "PROFILE_TASKS_TASK_OUTPUT_LIMIT": "25"} if os.environ.get("HACRON_PROFILE_TASKS") == "1" else {}
 
 
 def cluster_views(servers):
