@@ -42,6 +42,19 @@ stamp() {
   while IFS= read -r line; do printf '%4d %s\n' "$SECONDS" "$line"; done
 }
 
+# A few lines that say what failed, for the end of `make test`'s output (CI shows little more than
+# its head and tail): the molecule step that failed, each failed task with its message, each failed
+# test with its assertion (pytest's short summary), every line cut to 300 characters.
+failure_digest() {
+  sed 's/\x1b\[[0-9;]*m//g' "$1" | awk '
+    { sub(/^ *[0-9]+ /, "") }
+    /^TASK \[/ { task = $0 }
+    /^fatal: \[|^failed: \[/ { print "  " task; print "    " substr($0, 1, 300); next }
+    /^(FAILED|ERROR) [^ ]*tests\// { print "  " substr($0, 1, 300); next }
+    /Executed: Failed|timed out|Timeout/ { print "  " substr($0, 1, 300) }
+  ' | head -20
+}
+
 results=()
 failed=0
 wait_one() {
@@ -58,11 +71,7 @@ wait_one() {
       if [[ $rc != 0 ]]; then
         failed=1
         tail -40 "$LOGS/molecule-$name.log" | sed "s/^/[$name] /"
-        # The failed tests and their assertion lines, for the end of `make test`'s output.
-        { echo "[$name] $line"
-          sed 's/\x1b\[[0-9;]*m//g' "$LOGS/molecule-$name.log" |
-            grep -E "(FAILED|ERROR) +tests/|│ E  |^ *[0-9]+ +E  |fatal: \[|ERROR +[^ ]+ ➜" | head -40 | sed "s/^/[$name] /"
-        } >>"$LOGS/molecule-failures.txt"
+        { echo "[$name] $line"; failure_digest "$LOGS/molecule-$name.log" | sed "s/^/[$name] /"; } >>"$LOGS/molecule-failures.txt"
       fi
     fi
   done

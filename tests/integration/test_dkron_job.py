@@ -139,7 +139,7 @@ def test_every_field_create_rerun_change_delete(lifecycle, field, first, second,
     steps = lifecycle[field]
     created, on_server = steps["created"]
     assert created.get("failed") is not True, created
-    assert created["changed"] is True
+    assert created["changed"] is True, created
     assert on_server is not None
     if field not in ("command", "env", "secret_env"):
         assert created["job"][field] == on_server[field]
@@ -156,7 +156,7 @@ def test_every_field_create_rerun_change_delete(lifecycle, field, first, second,
 
     changed, after = steps["changed"]
     assert changed.get("failed") is not True, changed
-    assert changed["changed"] is True
+    assert changed["changed"] is True, changed
     assert changed["changed_fields"] == [job_field]
     if field == "secret_env":
         # Both values are masked alike; the diff's header names the secret that changed.
@@ -170,12 +170,12 @@ def test_every_field_create_rerun_change_delete(lifecycle, field, first, second,
     assert changed["job"][job_field] == changed["diff"]["after"][job_field]
 
     deleted, stored_after_delete = steps["deleted"]
-    assert deleted["changed"] is True
+    assert deleted["changed"] is True, deleted
     assert deleted["job"] is None
     assert stored_after_delete is None
 
     gone, stored_after_second_delete = steps["gone"]
-    assert gone["changed"] is False
+    assert gone["changed"] is False, gone
     assert stored_after_second_delete is None
 
 
@@ -337,7 +337,7 @@ def test_secret_env_never_appears_in_the_result_or_diff(dkron_cluster, api):
 
         # A changed secret: the old value is on the server, and masked in the diff's before.
         changed = run_job_module(api, diff=True, **{**options, "secret_env": {"TOKEN": "an0ther-s3cret"}})
-        assert changed["changed"] is True
+        assert changed["changed"] is True, changed
         assert changed["changed_fields"] == ["executor_config"]
         assert SECRET not in json.dumps(changed) and "an0ther-s3cret" not in json.dumps(changed)
     finally:
