@@ -1,6 +1,8 @@
 """The playbooks that call the API from the controller check the inventory's settings they read
 (playbooks/vars/argument_specs.yml) before any call: a wrong one fails the run there, naming it."""
 
+import re
+
 import pytest
 import yaml
 
@@ -12,16 +14,16 @@ pytestmark = pytest.mark.integration
 UNREACHABLE = "https://127.0.0.1:9"
 
 
-def inventory(tmp_path, **settings):
+def inventory(tmp_path, server_group="dkron_servers", **settings):
     (tmp_path / "hosts.yml").write_text(yaml.safe_dump(
-        {"dkron": {"children": {"dkron_servers": {"hosts": {"server-1": {"ansible_connection": "local"}}}}}}))
-    (tmp_path / "group_vars").mkdir()
+        {"dkron": {"children": {server_group: {"hosts": {"server-1": {"ansible_connection": "local"}}}}}}))
+    (tmp_path / "group_vars").mkdir(exist_ok=True)
     (tmp_path / "group_vars" / "all.yml").write_text(yaml.safe_dump(settings))
     return tmp_path
 
 
-def run(tmp_path, playbook, **settings):
-    completed = run_playbook(ROOT / "playbooks" / playbook, inventory(tmp_path, **settings))
+def run(tmp_path, playbook, server_group="dkron_servers", **settings):
+    completed = run_playbook(ROOT / "playbooks" / playbook, inventory(tmp_path, server_group, **settings))
     return completed.returncode, " ".join(completed.stdout.split())
 
 
@@ -55,3 +57,17 @@ def test_settings_of_the_right_types_pass_the_check(tmp_path):
     # Past the check, the run reaches the API, which does not answer here.
     assert "PLAY [Reconcile the Dkron jobs with the inventory]" in out, out
     assert rc != 0 and "a-test-password" not in out
+
+
+# An inventory whose servers are in a group of its own name, given as dkron_server_group: the check
+# reads that group's first server (no dkron_servers group exists), and the playbook goes on to the API.
+def test_a_server_group_of_another_name_is_checked_and_used(tmp_path):
+    rc, out = run(tmp_path, "status.yml", server_group="cron_servers", dkron_server_group="cron_servers")
+    assert rc != 0
+    assert "missing required arguments: dkron_api_url" in out, out
+
+    rc, out = run(tmp_path, "status.yml", server_group="cron_servers", dkron_server_group="cron_servers",
+                  dkron_api_url=UNREACHABLE)
+    assert re.search(r"TASK \[The settings are valid \(api\)\] \** ok: \[server-1\]", out), out
+    assert "PLAY [Dkron cluster status]" in out and "cannot reach Dkron at %s" % UNREACHABLE in out, out
+    assert rc != 0
