@@ -1,7 +1,7 @@
 """Benchmark: dkron_job_set on 1,000 jobs against its floor and against a loop of dkron_job.
 
 Run on demand, not in CI: `make bench-jobs` (or `.venv/bin/python bench/job_set.py [--jobs N]`).
-It starts a real three-server Dkron cluster on loopback (tests/dkron_loopback.py) and measures, in
+It starts a real three-server Dkron cluster on loopback (tests/support/dkron_loopback.py) and measures, in
 this one run:
 
 - floor: the same creates as plain POSTs from one keep-alive requests session in a Python loop;
@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # A script, not a test: it sets up the import path pytest.ini gives the tests.
 sys.path[:0] = [str(ROOT / ".cache" / "collections"), str(ROOT / "tests")]
 
-from dkron_loopback import LoopbackCluster  # noqa: E402
+from support.dkron_loopback import LoopbackCluster  # noqa: E402
 
 ANSIBLE_ENV = dict(
     ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from dkron_loopback import TARGET_VERSION, LoopbackCluster, dkron_binary
+from support.dkron_loopback import TARGET_VERSION, LoopbackCluster, dkron_binary
 
 
 def _require_dkron(version=TARGET_VERSION):

@@ -5,24 +5,18 @@ import time
 import pytest
 
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_api import DkronClient, DkronError
+from support.jobs import shell_job
 
 pytestmark = pytest.mark.integration
 
 
+# A job with more than the defaults, disabled: it never runs unless a test says so.
+EXTRA_FIELDS = {"schedule": "@every 1h", "timezone": "Europe/Berlin", "owner": "ops",
+                "metadata": {"managed_by": "hacron.dkron"}, "disabled": True}
+
+
 def _job(name, **extra):
-    job = {
-        "name": name,
-        "schedule": "@every 1h",
-        "timezone": "Europe/Berlin",
-        "owner": "ops",
-        "executor": "shell",
-        "executor_config": {"command": "true"},
-        "tags": {"node": "server-1:1"},
-        "metadata": {"managed_by": "hacron.dkron"},
-        "disabled": True,
-    }
-    job.update(extra)
-    return job
+    return shell_job(name, **dict(EXTRA_FIELDS, **extra))
 
 
 def test_job_written_on_leader_is_read_back_on_a_follower_and_deleted(dkron_cluster):

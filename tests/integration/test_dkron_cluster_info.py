@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_run import run_module
+from support.ansible_runs import run_module
 
 pytestmark = pytest.mark.integration
 

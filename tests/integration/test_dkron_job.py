@@ -15,7 +15,7 @@ import pytest
 
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_api import DkronClient
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_job import JOB_FIELDS, normalise_job
-from ansible_run import BIN, ROOT, run_module, run_tasks
+from support.ansible_runs import BIN, ROOT, run_module, run_tasks
 
 pytestmark = pytest.mark.integration
 

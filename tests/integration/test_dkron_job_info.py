@@ -6,7 +6,8 @@ import time
 import pytest
 
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_api import DkronClient
-from ansible_run import run_module, run_tasks
+from support.ansible_runs import run_module, run_tasks
+from support.jobs import shell_job
 
 pytestmark = pytest.mark.integration
 
@@ -23,15 +24,7 @@ def infos(api_url, *option_sets, check=False):
 
 
 def _job(name, **extra):
-    job = {
-        "name": name,
-        "schedule": "@manually",
-        "executor": "shell",
-        "executor_config": {"command": "echo info-%s" % name, "shell": "true"},
-        "tags": {"node": "server-1:1"},
-    }
-    job.update(extra)
-    return job
+    return shell_job(name, **dict({"executor_config": {"command": "echo info-%s" % name, "shell": "true"}}, **extra))
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,8 @@ import json
 import pytest
 import requests
 
-from ansible_run import run_module, run_playbook_json
+from support.ansible_runs import run_module, run_playbook_json
+from support.jobs import delete_on_leader, leader_jobs
 
 pytestmark = pytest.mark.integration
 
@@ -21,21 +22,14 @@ def apply_set(api_url, jobs, check=False, **options):
     return run_module("hacron.dkron.dkron_job_set", json.dumps(args), check=check)
 
 
-def server_jobs(cluster):
-    """The cluster's jobs as the leader stores them, by name."""
-    answer = requests.get(cluster.leader().api_url + "/v1/jobs", timeout=10)
-    answer.raise_for_status()
-    return {job["name"]: job for job in answer.json()}
-
-
 @pytest.fixture
 def clean(dkron_cluster):
     """No jobs before and after the test."""
     def wipe():
-        jobs = server_jobs(dkron_cluster)
+        jobs = leader_jobs(dkron_cluster)
         # Children first: Dkron refuses to delete a parent that has children.
         for name in sorted(jobs, key=lambda name: not jobs[name].get("parent_job")):
-            requests.delete(dkron_cluster.leader().api_url + "/v1/jobs/" + name, timeout=10)
+            delete_on_leader(dkron_cluster, name)
     wipe()
     yield dkron_cluster
     wipe()
@@ -49,7 +43,7 @@ def test_create_rerun_change_purge(clean):
     assert created["changed"] is True
     # The child is listed first but written after its parent.
     assert created["added"] == ["parent", "child", "solo"]
-    stored = server_jobs(clean)
+    stored = leader_jobs(clean)
     assert set(stored) == {"parent", "child", "solo"}
     assert stored["child"]["parent_job"] == "parent"
     assert all(stored[name]["metadata"] == {"managed_by": "hacron.dkron/" + SET} for name in stored)
@@ -65,7 +59,7 @@ def test_create_rerun_change_purge(clean):
     assert changed["changes"] == {
         "solo": {"action": "update", "fields": {"schedule": {"before": "@every 1h", "after": "0 30 2 * * *"}}}
     }
-    assert server_jobs(clean)["solo"]["schedule"] == "0 30 2 * * *"
+    assert leader_jobs(clean)["solo"]["schedule"] == "0 30 2 * * *"
 
     # A job made by hand (no marker) and a job dropped from the set.
     requests.post(url + "/v1/jobs", json=job("by-hand", command=None, executor="shell",
@@ -75,7 +69,7 @@ def test_create_rerun_change_purge(clean):
     assert kept["stale"] == ["child"] and kept["unmanaged"] == ["by-hand"]
     purged = apply_set(url, jobs[1:], purge=True)
     assert purged["removed"] == ["child"] and purged["unmanaged"] == ["by-hand"]
-    assert set(server_jobs(clean)) == {"parent", "solo", "by-hand"}
+    assert set(leader_jobs(clean)) == {"parent", "solo", "by-hand"}
 
 
 def test_purge_removes_children_before_parents(clean):
@@ -84,14 +78,14 @@ def test_purge_removes_children_before_parents(clean):
     purged = apply_set(url, [], purge=True)
     assert not purged.get("failed"), purged
     assert purged["removed"] == ["gc", "c", "p"]
-    assert server_jobs(clean) == {}
+    assert leader_jobs(clean) == {}
 
 
 def test_check_mode_writes_nothing_and_previews(clean):
     url = clean.leader().api_url
     result = apply_set(url, [job("a", schedule="0 30 2 * * *", timezone="Europe/Berlin")], check=True)
     assert result["changed"] is True and result["added"] == ["a"]
-    assert server_jobs(clean) == {}
+    assert leader_jobs(clean) == {}
     preview = result["schedule_preview"]["a"]
     assert len(preview["next_runs"]) == 3
     assert all("02:30:00+0" in run for run in preview["next_runs"])
@@ -122,7 +116,7 @@ def test_secret_env_is_written_but_never_shown(clean):
                        secret_env={"with-secret": {"TOKEN": "s3cret-value"}})
     assert not result.get("failed"), result
     assert "s3cret-value" not in json.dumps(result)
-    assert server_jobs(clean)["with-secret"]["executor_config"]["env"] == "PLAIN=visible,TOKEN=s3cret-value"
+    assert leader_jobs(clean)["with-secret"]["executor_config"]["env"] == "PLAIN=visible,TOKEN=s3cret-value"
     assert apply_set(url, [job("with-secret", env={"PLAIN": "visible"})],
                      secret_env={"with-secret": {"TOKEN": "s3cret-value"}})["changed"] is False
 
@@ -151,4 +145,4 @@ def test_a_failure_halfway_reports_what_was_and_was_not_applied(clean, tmp_path)
     assert result["failure"]["name"] == "third" and result["not_applied"] == ["add fourth"]
     assert "add of job 'third' failed after 2 of 4 changes were applied (add first, add second)" in result["msg"]
     assert "larger than max" in result["msg"]
-    assert set(server_jobs(clean)) == {"first", "second"}
+    assert set(leader_jobs(clean)) == {"first", "second"}

@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from ansible_run import run_module
+from support.ansible_runs import run_module
 
 pytestmark = pytest.mark.integration
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ansible_run import ROOT, run_playbook_json
+from support.ansible_runs import ROOT, run_playbook_json
 
 pytestmark = pytest.mark.integration
 

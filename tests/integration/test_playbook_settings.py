@@ -6,7 +6,7 @@ import re
 import pytest
 import yaml
 
-from ansible_run import ROOT, run_playbook
+from support.ansible_runs import ROOT, run_playbook
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ connects to hosts is "Check the hosts"; a refusal must come before it starts.
 import pytest
 import yaml
 
-from ansible_run import ROOT, run_playbook
+from support.ansible_runs import ROOT, run_playbook
 
 pytestmark = pytest.mark.integration
 

@@ -8,10 +8,10 @@ declaration failing the run with a report.
 import json
 
 import pytest
-import requests
 import yaml
 
-from ansible_run import ROOT, run_playbook
+from support.ansible_runs import ROOT, run_playbook
+from support.jobs import delete_on_leader, leader_job, put_on_leader, shell_job
 
 pytestmark = pytest.mark.integration
 
@@ -50,16 +50,6 @@ def site(tmp_path_factory, dkron_cluster):
     return declare, reconcile
 
 
-def server_job(cluster, name):
-    response = requests.get(cluster.leader().api_url + "/v1/jobs/" + name, timeout=10)
-    return response.json() if response.status_code == 200 else None
-
-
-def put_job(cluster, job):
-    response = requests.post(cluster.leader().api_url + "/v1/jobs", json=job, timeout=10)
-    assert response.status_code == 201, response.text
-
-
 def test_declared_jobs_are_created_and_reported(site, dkron_cluster):
     declare, reconcile = site
     declare(DECLARED)
@@ -68,7 +58,7 @@ def test_declared_jobs_are_created_and_reported(site, dkron_cluster):
     assert report["ok"] is True and report["check_mode"] is False
     assert sorted(report["added"]) == ["reconcile-import", "reconcile-report"]
     assert report["time"].endswith("Z")
-    job = server_job(dkron_cluster, "reconcile-report")
+    job = leader_job(dkron_cluster, "reconcile-report")
     assert job["timezone"] == "Europe/Berlin"
     assert job["metadata"]["managed_by"] == "hacron.dkron/reconcile-test"
     assert "Reconciled: added" in run.stdout
@@ -76,11 +66,10 @@ def test_declared_jobs_are_created_and_reported(site, dkron_cluster):
 
 def test_a_change_by_hand_shows_exactly_in_a_check_mode_report(site, dkron_cluster):
     declare, reconcile = site
-    put_job(dkron_cluster, {"name": "reconcile-by-hand", "schedule": "@manually", "executor": "shell",
-                            "executor_config": {"command": "true"}})
-    drifted = server_job(dkron_cluster, "reconcile-report")
+    put_on_leader(dkron_cluster, shell_job("reconcile-by-hand"))
+    drifted = leader_job(dkron_cluster, "reconcile-report")
     drifted["schedule"] = "0 30 7 * * *"
-    put_job(dkron_cluster, drifted)
+    put_on_leader(dkron_cluster, drifted)
 
     run, report = reconcile("--check")
 
@@ -92,7 +81,7 @@ def test_a_change_by_hand_shows_exactly_in_a_check_mode_report(site, dkron_clust
     assert "reconcile-by-hand" in report["unmanaged"]
     assert ("Drift (check mode, nothing changed): would add none; would update reconcile-report; would remove none"
             in " ".join(run.stdout.split())), run.stdout
-    assert server_job(dkron_cluster, "reconcile-report")["schedule"] == "0 30 7 * * *", "check mode wrote"
+    assert leader_job(dkron_cluster, "reconcile-report")["schedule"] == "0 30 7 * * *", "check mode wrote"
 
 
 def test_reconciling_again_removes_the_drift(site, dkron_cluster):
@@ -100,7 +89,7 @@ def test_reconciling_again_removes_the_drift(site, dkron_cluster):
     run, report = reconcile()
     assert run.returncode == 0, run.stdout[-3000:]
     assert report["updated"] == ["reconcile-report"]
-    assert server_job(dkron_cluster, "reconcile-report")["schedule"] == "0 0 7 * * *"
+    assert leader_job(dkron_cluster, "reconcile-report")["schedule"] == "0 0 7 * * *"
     run, report = reconcile("--check")
     assert report["drift"] is False and sorted(report["untouched"]) == ["reconcile-import", "reconcile-report"]
     run, report = reconcile()
@@ -113,9 +102,9 @@ def test_a_job_dropped_from_the_inventory_is_purged_and_a_hand_made_one_kept(sit
     run, report = reconcile()
     assert run.returncode == 0, run.stdout[-3000:]
     assert report["removed"] == ["reconcile-import"]
-    assert server_job(dkron_cluster, "reconcile-import") is None
+    assert leader_job(dkron_cluster, "reconcile-import") is None
     assert "reconcile-by-hand" in report["unmanaged"]
-    assert server_job(dkron_cluster, "reconcile-by-hand") is not None
+    assert leader_job(dkron_cluster, "reconcile-by-hand") is not None
 
 
 def test_a_change_that_cannot_be_applied_fails_the_run_and_is_reported(site, dkron_cluster):
@@ -127,5 +116,5 @@ def test_a_change_that_cannot_be_applied_fails_the_run_and_is_reported(site, dkr
     assert report["ok"] is False
     assert "reconcile-missing-parent" in report["error"]
     assert "Fail when a change could not be applied" in run.stdout
-    assert server_job(dkron_cluster, "reconcile-orphan") is None
-    requests.delete(dkron_cluster.leader().api_url + "/v1/jobs/reconcile-by-hand", timeout=10)
+    assert leader_job(dkron_cluster, "reconcile-orphan") is None
+    delete_on_leader(dkron_cluster, "reconcile-by-hand")

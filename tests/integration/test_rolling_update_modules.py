@@ -8,7 +8,8 @@ from datetime import datetime
 import pytest
 import requests
 
-from ansible_run import run_module
+from support.ansible_runs import run_module
+from support.jobs import delete_on_leader, put_on_leader, shell_job
 
 pytestmark = pytest.mark.integration
 
@@ -86,22 +87,8 @@ def test_gate_names_every_server_that_still_sees_a_departed_node_alive(dkron_clu
     assert ["%s still sees %s alive" % (other, node.name) for other in others] == result["problems"], result
 
 
-def _put(cluster, job):
-    response = requests.post(cluster.leader().api_url + "/v1/jobs", json=job, timeout=10)
-    assert response.status_code == 201, response.text
-
-
-def _delete(cluster, name):
-    requests.delete(cluster.leader().api_url + "/v1/jobs/" + name, timeout=10)
-
-
-def _job(name, schedule):
-    return {"name": name, "schedule": schedule, "executor": "shell", "executor_config": {"command": "true"},
-            "tags": {"node": "server-1:1"}}
-
-
 def test_quiet_window_waits_until_just_after_a_frequent_run(dkron_cluster):
-    _put(dkron_cluster, _job("quiet-every-six", "@every 6s"))
+    put_on_leader(dkron_cluster, shell_job("quiet-every-six", schedule="@every 6s"))
     try:
         api_url = dkron_cluster.leader().api_url
         # After a first run the server stores the job's next run time: the phase of @every.
@@ -122,11 +109,11 @@ def test_quiet_window_waits_until_just_after_a_frequent_run(dkron_cluster):
                            check=True)
         assert check["waited"] < 1
     finally:
-        _delete(dkron_cluster, "quiet-every-six")
+        delete_on_leader(dkron_cluster, "quiet-every-six")
 
 
 def test_quiet_window_fails_at_once_when_jobs_are_due_more_often_than_the_margin(dkron_cluster):
-    _put(dkron_cluster, _job("quiet-every-second", "* * * * * *"))
+    put_on_leader(dkron_cluster, shell_job("quiet-every-second", schedule="* * * * * *"))
     try:
         started = time.monotonic()
         result = run_module("hacron.dkron.dkron_quiet_window",
@@ -136,4 +123,4 @@ def test_quiet_window_fails_at_once_when_jobs_are_due_more_often_than_the_margin
         assert "quiet-every-second" in result["msg"]
         assert time.monotonic() - started < 15, "it did not wait in vain"
     finally:
-        _delete(dkron_cluster, "quiet-every-second")
+        delete_on_leader(dkron_cluster, "quiet-every-second")

@@ -4,22 +4,33 @@ import functools
 import json
 import os
 import shlex
-import subprocess
 import time
 from pathlib import Path
 
 import testinfra
 
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_rolling import parse_raft_peers
+from support import ansible_runs
+from support.topology import molecule_groups
 
 ROOT = Path(__file__).resolve().parents[3]
-# The scenario's hosts and network, as .config/molecule/config.yml names them from the environment
-# (scenarios that run side by side get their own prefix and /24).
+# The scenario's prefix and network, from the environment as .config/molecule/config.yml reads them
+# (scenarios that run side by side get their own prefix and /24), and its hosts by group, from the
+# inventory molecule wrote for it.
 PREFIX = os.environ.get("HACRON_MOLECULE_PREFIX", "molecule")
 NET = os.environ.get("HACRON_MOLECULE_NET", "172.31.0")
-SERVERS = ["%s-server-%d" % (PREFIX, index) for index in (1, 2, 3)]
-AGENT = "%s-agent-1" % PREFIX
-ADDRESSES = dict(zip(SERVERS + [AGENT], ["%s.%d" % (NET, last) for last in (11, 12, 13, 21)]))
+GROUPS = molecule_groups()
+SERVERS = GROUPS["dkron_servers"]
+AGENT = GROUPS.get("dkron_agents", [None])[0]
+
+
+def _address(name):
+    """The address the scenarios give a host: <net>.1N for server-N, <net>.2N for agent-N."""
+    kind, index = name.rsplit("-", 2)[-2:]
+    return "%s.%d" % (NET, (10 if kind == "server" else 20) + int(index))
+
+
+ADDRESSES = {name: _address(name) for hosts in GROUPS.values() for name in hosts}
 
 _API_CALL = """
 import json, sys, urllib.request, urllib.error
@@ -121,17 +132,9 @@ def run_playbook(playbook, *arguments):
     Each run's output is also kept in .cache/logs/playbooks/ (with HACRON_PROFILE_TASKS=1, ending
     with its slowest tasks), to see where a scenario's time goes."""
     started = time.strftime("%H%M%S")
-    run = subprocess.run(
-        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], *arguments, str(ROOT / playbook)],
-        cwd=ROOT,
-        # Plain text: the tests read the output (molecule's environment forces colours on).
-        env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1",
-                 **PROFILE_ENV),
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    # Plain text: the tests read the output (molecule's environment forces colours on).
+    run = ansible_runs.run_playbook(ROOT / playbook, os.environ["MOLECULE_INVENTORY_FILE"], timeout=900,
+                                    arguments=arguments, env=dict(ANSIBLE_FORCE_COLOR="0", **PROFILE_ENV))
     logs = ROOT / ".cache" / "logs" / "playbooks"
     logs.mkdir(parents=True, exist_ok=True)
     (logs / ("%s-%s-%s.log" % (PREFIX, started, Path(playbook).stem))).write_text(

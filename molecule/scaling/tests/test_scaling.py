@@ -6,11 +6,11 @@ firewall. The tests run in this order and build on each other.
 import json
 
 from helpers import (
-    ADDRESSES, PREFIX, SERVERS, alive_members, api, container, failed_tasks, leader_name, peer, probe_from_host, run_site,
+    ADDRESSES, GROUPS, SERVERS, alive_members, api, container, failed_tasks, leader_name, peer, probe_from_host, run_site,
     voters, wait_for,
 )
 
-SPARES = ["%s-server-%d" % (PREFIX, index) for index in (4, 5)]
+SPARES = GROUPS["dkron_spare"]
 FIVE = SERVERS + SPARES
 DKRON_TCP = (8946, 6868)
 JOB = {"name": "kept-through-scaling", "schedule": "@manually", "tags": {"dc": "dc1:1"},

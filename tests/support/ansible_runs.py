@@ -7,7 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 
@@ -71,6 +71,7 @@ def run_tasks(module, argument_sets, env=None, check=False):
     return results
 
 
-def run_playbook(playbook, inventory, timeout=300, arguments=()):
-    """``ansible-playbook PLAYBOOK -i INVENTORY [ARGUMENTS]``; the completed process."""
-    return _run([str(BIN / "ansible-playbook"), str(playbook), "-i", str(inventory), *arguments], timeout=timeout)
+def run_playbook(playbook, inventory, timeout=300, arguments=(), env=None):
+    """``ansible-playbook PLAYBOOK -i INVENTORY [ARGUMENTS]``, with ``env`` added to the
+    environment; the completed process."""
+    return _run([str(BIN / "ansible-playbook"), str(playbook), "-i", str(inventory), *arguments], env, timeout=timeout)
