@@ -216,15 +216,24 @@ class LoopbackCluster:
         )
         return parse_raft_peers(listing.stdout)
 
-    def leader(self):
-        """The server that currently leads."""
-        for server in self.servers:
-            try:
-                if requests.get(server.api_url + "/v1/isleader", timeout=2).status_code == 200:
+    def leader(self, timeout=20.0):
+        """The server that currently leads, waited for (bounded) while an election runs: on a busy
+        machine a starved server can miss heartbeats and the cluster elects again (CI run 7 found
+        no leader at one instant, between two tests)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            answers = {}
+            for server in self.servers:
+                try:
+                    status = requests.get(server.api_url + "/v1/isleader", timeout=5).status_code
+                except requests.RequestException as exc:
+                    status = type(exc).__name__
+                if status == 200:
                     return server
-            except requests.RequestException:
-                continue
-        raise RuntimeError("no server says it leads")
+                answers[server.name] = status
+            if time.monotonic() >= deadline:
+                raise RuntimeError("no server says it leads after %d s: %s" % (timeout, answers))
+            time.sleep(0.5)
 
     def followers(self):
         leader = self.leader()
