@@ -3,6 +3,7 @@
 import functools
 import json
 import os
+import re
 import shlex
 import time
 from pathlib import Path
@@ -160,6 +161,23 @@ def failed_tasks(stdout):
     blocks = stdout.split("\nTASK ")
     failed = ["TASK " + block for block in blocks if "fatal:" in block or "FAILED!" in block]
     return "\n".join(failed) + "\n" + stdout[stdout.rfind("PLAY RECAP"):]
+
+
+def update_report(stdout):
+    """The dkron role's "Updated in this order" report: the nodes in the order they were taken and,
+    for a rolling update, the leader when each step was planned (an empty list after a full stop).
+    The YAML result format may fold the message over lines: it is read up to the blank line."""
+    text = " ".join(stdout.split("Updated in this order:", 1)[1].split("\n\n", 1)[0].split())
+    taken, _, leaders = text.partition("; the leader at each step:")
+    node = re.escape(PREFIX) + r"-(?:server|agent)-\d+"
+    return re.findall(node, taken), re.findall(node, leaders)
+
+
+def assert_leader_last(order, leaders):
+    """No node was taken while it led, but the last one. (The last one need not have led: when
+    leadership moves to a node already updated, the old leader is a follower by its turn.)"""
+    assert len(order) == len(leaders) == len(set(order)), (order, leaders)
+    assert all(node != leader for node, leader in zip(order[:-1], leaders[:-1])), (order, leaders)
 
 
 def alive_members(server):

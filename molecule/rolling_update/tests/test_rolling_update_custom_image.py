@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 from helpers import (
-    AGENT, PREFIX, SERVERS, api, containers, failed_tasks, leader_name, peer, recreated, run_playbook, voters, wait_for,
+    AGENT, SERVERS, api, assert_leader_last, containers, failed_tasks, peer, recreated, run_playbook, update_report,
+    voters, wait_for,
 )
 
 NODES = SERVERS + [AGENT]
@@ -66,8 +67,6 @@ def recap_changes(stdout):
 def test_the_custom_image_rolls_out_with_the_leader_last(tmp_path):
     for node in NODES:
         peer(node).check_output("mkdir -p %s && printf '%%s' %s > %s/report.py", SCRIPT_DIR, SCRIPT, SCRIPT_DIR)
-    leader = leader_name(SERVERS[0])
-
     started = time.monotonic()
     run = custom_run("playbooks/rolling_update.yml", tmp_path)
     print("\nbuild, copy and rolling update to the custom image: %.1f s" % (time.monotonic() - started))
@@ -76,9 +75,9 @@ def test_the_custom_image_rolls_out_with_the_leader_last(tmp_path):
     # Built once, on the first server; the others loaded it from the archive.
     assert task_hosts(run.stdout, "Build the image", "changed") == {SERVERS[0]}, run.stdout[-4000:]
     assert task_hosts(run.stdout, "Load the image from the archive", "changed") >= set(NODES) - {SERVERS[0]}
-    # The message may be folded over lines (YAML result format): read the names up to the blank line.
-    order = re.findall(re.escape(PREFIX) + r"-(?:server|agent)-\d+", run.stdout.split("Updated in this order:", 1)[1].split("\n\n", 1)[0])
-    assert sorted(order) == sorted(NODES) and order[0] == AGENT and order[-1] == leader, order
+    order, leaders = update_report(run.stdout)
+    assert sorted(order) == sorted(NODES) and order[0] == AGENT, order
+    assert_leader_last(order, leaders)
     images = running_images()
     assert len(set(images.values())) == 1, images
     assert re.fullmatch(r"hacron/dkron-custom:4\.1\.2-[0-9a-f]{12}", images[AGENT]), images
