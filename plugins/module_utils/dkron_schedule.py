@@ -306,6 +306,12 @@ def job_runs(job, start, end):
         # The phase of @every (and the hash behind '~') is known only from the scheduler's own
         # next run time, which the server stores after each run.
         following = rfc3339_time(job.get("next") or "")
+        if (kind == "every" and following is not None and following < start - timedelta(seconds=1)
+                and start - following <= timedelta(seconds=detail + 1)):
+            # That run fell due within the last interval and the server has not stored the next
+            # one yet (a busy scheduler is late to fire): the phase still holds. An older next run
+            # time means the scheduler restarted since, and with it the phase.
+            following += timedelta(seconds=detail)
         if following is None or following < start - timedelta(seconds=1):
             return [], False
         if kind != "every":

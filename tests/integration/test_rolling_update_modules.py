@@ -98,7 +98,7 @@ def test_quiet_window_waits_until_just_after_a_frequent_run(dkron_cluster):
             time.sleep(0.5)
         result = run_module("hacron.dkron.dkron_quiet_window", "api_url=%s margin=4 wait_timeout=20" % api_url)
         assert not result.get("failed"), result
-        assert result["next_due"]["jobs"] == ["quiet-every-six"]
+        assert result["next_due"] and result["next_due"]["jobs"] == ["quiet-every-six"], result
         quiet_from = datetime.fromisoformat(result["quiet_from"])
         next_due = datetime.fromisoformat(result["next_due"]["at"])
         assert (next_due - quiet_from).total_seconds() > 4

@@ -168,7 +168,7 @@ def update_report(stdout):
     for a rolling update, the leader when each step was planned (an empty list after a full stop).
     The YAML result format may fold the message over lines: it is read up to the blank line."""
     text = " ".join(stdout.split("Updated in this order:", 1)[1].split("\n\n", 1)[0].split())
-    taken, _, leaders = text.partition("; the leader at each step:")
+    taken, _separator, leaders = text.partition("; the leader at each step:")
     node = re.escape(PREFIX) + r"-(?:server|agent)-\d+"
     return re.findall(node, taken), re.findall(node, leaders)
 

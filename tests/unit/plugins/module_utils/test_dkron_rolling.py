@@ -140,6 +140,15 @@ def test_every_job_without_a_known_next_run_is_reported_not_guessed():
     assert busy == {} and unknown == ["fresh"]
 
 
+def test_every_job_whose_next_run_just_fell_due_keeps_its_phase():
+    # The run at 09:59:58 fell due 5 s ago and the server has not stored the next one yet.
+    busy, unknown = busy_seconds([job("late", "@every 6s", next="2026-11-22T09:59:58Z")], NOW, 10)
+    assert [moment.strftime("%M:%S") for moment in sorted(busy)] == ["00:04", "00:10"] and unknown == []
+    # Two intervals old: the scheduler restarted since (a new leader), so the phase is not known.
+    busy, unknown = busy_seconds([job("stale", "@every 6s", next="2026-11-22T09:59:50Z")], NOW, 10)
+    assert busy == {} and unknown == ["stale"]
+
+
 def test_quiet_start_is_now_when_nothing_is_due_within_the_margin():
     busy = {NOW + timedelta(seconds=20): ["a"]}
     assert quiet_start(busy, NOW, margin=8) == NOW
