@@ -167,6 +167,7 @@ def update_report(stdout):
     """The dkron role's "Updated in this order" report: the nodes in the order they were taken and,
     for a rolling update, the leader when each step was planned (an empty list after a full stop).
     The YAML result format may fold the message over lines: it is read up to the blank line."""
+    assert "Updated in this order:" in stdout, "no update report in the run:\n" + stdout[-3000:]
     text = " ".join(stdout.split("Updated in this order:", 1)[1].split("\n\n", 1)[0].split())
     taken, _separator, leaders = text.partition("; the leader at each step:")
     node = re.escape(PREFIX) + r"-(?:server|agent)-\d+"
