@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -75,3 +76,14 @@ def run_playbook(playbook, inventory, timeout=300, arguments=(), env=None):
     """``ansible-playbook PLAYBOOK -i INVENTORY [ARGUMENTS]``, with ``env`` added to the
     environment; the completed process."""
     return _run([str(BIN / "ansible-playbook"), str(playbook), "-i", str(inventory), *arguments], env, timeout=timeout)
+
+
+def update_report(stdout, node_pattern):
+    """The dkron role's "Updated in this order" report in a playbook's output: the nodes (names
+    matching ``node_pattern``) in the order they were taken and, for a rolling update, the leader
+    when each step was planned (an empty list after a full stop). The YAML result format may fold
+    the message over lines: it is read up to the blank line."""
+    assert "Updated in this order:" in stdout, "no update report in the run:\n" + stdout[-3000:]
+    text = " ".join(stdout.split("Updated in this order:", 1)[1].split("\n\n", 1)[0].split())
+    taken, _separator, leaders = text.partition("; the leader at each step:")
+    return re.findall(node_pattern, taken), re.findall(node_pattern, leaders)

@@ -164,14 +164,9 @@ def failed_tasks(stdout):
 
 
 def update_report(stdout):
-    """The dkron role's "Updated in this order" report: the nodes in the order they were taken and,
-    for a rolling update, the leader when each step was planned (an empty list after a full stop).
-    The YAML result format may fold the message over lines: it is read up to the blank line."""
-    assert "Updated in this order:" in stdout, "no update report in the run:\n" + stdout[-3000:]
-    text = " ".join(stdout.split("Updated in this order:", 1)[1].split("\n\n", 1)[0].split())
-    taken, _separator, leaders = text.partition("; the leader at each step:")
-    node = re.escape(PREFIX) + r"-(?:server|agent)-\d+"
-    return re.findall(node, taken), re.findall(node, leaders)
+    """The update report's nodes in the order taken and the leader at each step
+    (ansible_runs.update_report), for this scenario's hosts."""
+    return ansible_runs.update_report(stdout, re.escape(PREFIX) + r"-(?:server|agent)-\d+")
 
 
 def assert_leader_last(order, leaders):
