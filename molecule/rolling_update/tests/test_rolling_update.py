@@ -14,14 +14,17 @@ from datetime import datetime
 from pathlib import Path
 
 from helpers import (
-    AGENT, SERVERS, api, assert_leader_last, containers, failed_tasks, leader_name, peer, recreated, run_playbook,
-    started_at, update_report, versions, voters, wait_for,
+    AGENT, SERVERS, api, assert_leader_last, container, containers, failed_tasks, leader_name, peer, recreated,
+    run_playbook, started_at, update_report, versions, voters, wait_for,
 )
 
 NODES = SERVERS + [AGENT]
 TARGET = "4.1.2"
 ARCHIVE = Path(os.environ.get("HACRON_CACHE", Path.home() / ".cache/hacron")) / "images" / ("dkron-%s.tar" % TARGET)
-UPDATE = ["-e", "dkron_image=hacron/dkron:%s" % TARGET, "-e", "dkron_image_archive=%s" % ARCHIVE]
+# A setting changes with the image: the nodes must come back running with it, not only with it
+# written in their dkron.yml (the level is seen in each container's log).
+UPDATE = ["-e", "dkron_image=hacron/dkron:%s" % TARGET, "-e", "dkron_image_archive=%s" % ARCHIVE,
+          "-e", "dkron_log_level=debug"]
 # The run that meets the broken node: its gate fails after 90 s instead of the default 180. Not
 # less: the same bound holds for the agent updated before it, which must pass it on a loaded machine
 # too (three scenarios on two cores).
@@ -127,6 +130,9 @@ def test_after_the_fix_site_yml_completes_the_update_with_the_leader_last():
     assert versions() == {name: TARGET for name in NODES}
     assert voters(SERVERS[0]) == SERVERS
     assert len({leader_name(name) for name in SERVERS}) == 1
+    debug_lines = {name: int(peer(name).check_output("docker logs %s 2>&1 | grep -c level=debug || true",
+                                                     container(name)) or 0) for name in NODES}
+    assert all(debug_lines.values()), "nodes not logging at the new level: %s" % debug_lines
 
 
 def test_a_rerun_at_the_target_version_changes_and_restarts_nothing():
