@@ -6,8 +6,8 @@
 doc fragment ``connection``) and the module's own, fails cleanly when ``requests`` is missing,
 makes the one client, calls ``run(module, client)`` and exits with the dict it returns. A
 ``DkronError`` raised anywhere in ``run`` becomes ``fail_json`` with the HTTP status and body, and
-so does any exception type listed in ``errors``, with its message. Every module supports check
-mode: they only read, or gate their writes on it themselves.
+so does any exception type listed in ``errors``, with its message and its ``details`` (a dict) if
+it has one. Every module supports check mode: they only read, or gate their writes on it themselves.
 
 A module is then its documentation, its argument spec and its ``run``. Input checks belong at the
 start of ``run``: the client makes no request until ``run`` asks it to.
@@ -76,5 +76,5 @@ def run_module(run, argument_spec=None, retries=None, errors=(), **module_option
     except DkronError as exc:
         module.fail_json(**exc.to_fail_kwargs())
     except errors as exc:
-        module.fail_json(msg=str(exc))
+        module.fail_json(msg=str(exc), **getattr(exc, "details", {}))
     module.exit_json(**result)

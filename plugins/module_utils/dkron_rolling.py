@@ -9,7 +9,8 @@
 - ``raft_removal``: which Raft voters are no longer servers, and whether removing them is safe.
 - ``busy_seconds`` and ``quiet_start``: when no job is due for a while (the leader's quiet window).
 
-The modules dkron_update_plan, dkron_health_gate and dkron_quiet_window are thin wrappers.
+dkron_update (the same module_utils) asks the cluster with them; the modules dkron_update_plan,
+dkron_health_gate, dkron_quiet_window and dkron_update_step are thin wrappers over it.
 """
 
 from __future__ import absolute_import, division, print_function

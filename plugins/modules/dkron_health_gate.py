@@ -122,97 +122,22 @@ problems:
   elements: str
 """
 
-import time
-
-from ansible_collections.hacron.dkron.plugins.module_utils.dkron_api import DkronError
-from ansible_collections.hacron.dkron.plugins.module_utils.dkron_module import RAFT_CLI_SPEC, raft_voters, run_module
-from ansible_collections.hacron.dkron.plugins.module_utils.dkron_rolling import (
-    departure_problems,
-    health_problems,
-    member_index,
-)
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_module import RAFT_CLI_SPEC, run_module
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_update import Gate, UpdateRefused, wait_until_whole
 
 
-def check_once(module, client):
-    """One look at the cluster: (leader name, voters, problems)."""
+def gate(module, client):
     params = module.params
-    try:
-        leader = client.leader()
-        if leader is None:
-            return None, None, ["no leader"]
-        # The leader's own view of the members: a server cut off from the cluster would show a
-        # frozen, all-alive list of its own.
-        leader_url = params["server_api_urls"].get(leader["Name"])
-        members = (client.at(leader_url) if leader_url else client).members()
-        leader_member = member_index(members).get(leader["Name"], leader)
-    except DkronError as exc:
-        return None, None, [exc.message]
-    voters, problem = (None, None)
-    if params["raft_container"] or params["dkron_binary"]:
-        voters, problem = raft_voters(module, (leader_member.get("Tags") or {}).get("rpc_addr"))
-    problems = health_problems(members, leader["Name"], params["servers"], voters=voters, excluding=params["excluding"],
-                               nodes=params["nodes"], version=params["version"])
-    if problem:
-        problems.append(problem)
-    problems += nodes_disagreeing(client, params, leader["Name"])
-    if params["departed"]:
-        problems += departure_problems(server_views(client, params), params["departed"])
-    return leader["Name"], voters, problems
-
-
-def server_views(client, params):
-    """Each server's member list by name, None where it does not answer (the departed excepted)."""
-    views = {}
-    for name, url in params["server_api_urls"].items():
-        if name in params["departed"]:
-            continue
-        try:
-            views[name] = client.at(url).members()
-        except DkronError:
-            views[name] = None
-    return views
-
-
-def nodes_disagreeing(client, params, leader):
-    """Servers among O(nodes) that answer with another leader than the cluster's (or none)."""
-    problems = []
-    for name in params["nodes"]:
-        url = params["server_api_urls"].get(name)
-        if url is None:
-            continue
-        try:
-            seen = client.at(url).leader()
-        except DkronError as exc:
-            problems.append("%s does not answer: %s" % (name, exc.message))
-            continue
-        if (seen or {}).get("Name") != leader:
-            problems.append("%s sees leader %s, not %s" % (name, (seen or {}).get("Name"), leader))
-    return problems
-
-
-def wait_until_whole(module, client):
-    params = module.params
-    started = time.monotonic()
-    deadline = started + (0 if module.check_mode else params["wait_timeout"])
-    while True:
-        leader, voters, problems = check_once(module, client)
-        waited = round(time.monotonic() - started, 1)
-        if not problems:
-            result = dict(changed=False, leader=leader, waited=waited, problems=[])
-            if voters is not None:
-                result["voters"] = voters
-            return result
-        if time.monotonic() >= deadline:
-            break
-        time.sleep(params["wait_delay"])
-    prefix = params["context"] + ": " if params["context"] else ""
-    module.fail_json(msg="%sthe cluster is not whole after %.0f s: %s" % (prefix, waited, "; ".join(problems)),
-                     problems=problems, waited=waited, leader=leader)
+    checks = Gate(params["servers"], excluding=params["excluding"], nodes=params["nodes"], departed=params["departed"],
+                  version=params["version"], server_api_urls=params["server_api_urls"],
+                  read_voters=bool(params["raft_container"] or params["dkron_binary"]),
+                  wait_timeout=params["wait_timeout"], wait_delay=params["wait_delay"], context=params["context"])
+    return dict(wait_until_whole(module, client, checks), changed=False)
 
 
 def main():
     run_module(
-        wait_until_whole,
+        gate,
         dict(
             RAFT_CLI_SPEC,
             servers=dict(type="list", elements="str", required=True),
@@ -227,6 +152,7 @@ def main():
         ),
         # Few retries per request: the gate's own loop is the wait.
         retries=1,
+        errors=(UpdateRefused,),
         mutually_exclusive=[("raft_container", "dkron_binary")],
     )
 

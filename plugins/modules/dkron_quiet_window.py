@@ -82,55 +82,26 @@ unknown_phase:
   elements: str
 """
 
-import time
-from datetime import timedelta
-
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_module import run_module
-from ansible_collections.hacron.dkron.plugins.module_utils.dkron_rolling import (
-    busy_seconds,
-    quiet_start,
-    utc_now,
-)
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_update import UpdateRefused, wait_for_quiet
 
 
-def plan(client, params, remaining):
-    """``(now, quiet moment or None, busy seconds, unknown-phase jobs)`` from the jobs as they are now,
-    looking ``remaining`` seconds ahead for the moment."""
-    now = utc_now()
-    horizon = max(remaining, 0) + params["margin"] + params["settle"] + 1
-    busy, unknown = busy_seconds(client.list_jobs(), now, horizon)
-    start = quiet_start(busy, now, params["margin"], settle=params["settle"], horizon=remaining)
-    return now, start, busy, unknown
-
-
-def wait_for_quiet(module, client):
+def wait(module, client):
     params = module.params
-    started = time.monotonic()
-    while True:
-        remaining = params["wait_timeout"] - (time.monotonic() - started)
-        now, start, busy, unknown = plan(client, params, remaining)
-        if start is None:
-            frequent = sorted(set(name for names in busy.values() for name in names))
-            module.fail_json(msg="no %.0f s without a due job within %.0f s; jobs due in that time: %s. Lower the "
-                                 "margin or raise the wait" % (params["margin"], params["wait_timeout"], frequent))
-        if module.check_mode or start <= now + timedelta(seconds=0.2):
-            break
-        time.sleep((start - now).total_seconds())
-
-    after = sorted(moment for moment in busy if moment > start)
-    next_due = dict(at=after[0].isoformat(), jobs=sorted(busy[after[0]])) if after else None
-    return dict(changed=False, waited=round(time.monotonic() - started, 1), quiet_from=start.isoformat(),
-                next_due=next_due, unknown_phase=unknown)
+    result = wait_for_quiet(client, params["margin"], settle=params["settle"], wait_timeout=params["wait_timeout"],
+                            check_mode=module.check_mode)
+    return dict(result, changed=False)
 
 
 def main():
     run_module(
-        wait_for_quiet,
+        wait,
         dict(
             margin=dict(type="float", default=8.0),
             settle=dict(type="float", default=1.0),
             wait_timeout=dict(type="float", default=120.0),
         ),
+        errors=(UpdateRefused,),
     )
 
 

@@ -98,46 +98,20 @@ strategy:
 """
 
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_module import run_module
-from ansible_collections.hacron.dkron.plugins.module_utils.dkron_rolling import (
-    update_order,
-    version_skew,
-    version_tuple,
-)
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_update import UpdateRefused, plan_update
 
 
-def plan_update(module, client):
+def plan(module, client):
     params = module.params
-    if version_tuple(params["target_version"]) is None:
-        module.fail_json(msg="target_version %r is not a Dkron version such as 4.1.2; set dkron_version when the "
-                             "image's tag is not one" % params["target_version"])
-    unknown = sorted(set(params["pending"]) - set(params["servers"]) - set(params["agents"]))
-    if unknown:
-        module.fail_json(msg="pending nodes %s are neither in servers nor in agents" % unknown)
-
-    members = client.members()
-    leader = client.leader()
-    if leader is None:
-        module.fail_json(msg="the cluster has no leader: no node is updated until it has one")
-
-    versions = dict((m["Name"], (m.get("Tags") or {}).get("version")) for m in members
-                    if m.get("statusText") == "alive")
-    skew = version_skew(versions, params["target_version"])
-    strategy = "rolling"
-    if skew and params["pending"]:
-        if not params["full_stop"]:
-            module.fail_json(msg="refused: %s. Stop the whole cluster for this upgrade instead "
-                                 "(dkron_update_strategy=full_stop)." % skew, versions=versions)
-        strategy = "full_stop"
-
-    down = [name for name in params["pending"] if name not in versions]
-    order = update_order(params["servers"], params["agents"], params["pending"], leader["Name"], down=down)
-    return dict(changed=False, order=order, next=order[0] if order else None, leader=leader["Name"],
-                versions=versions, strategy=strategy)
+    result = plan_update(client, params["servers"], params["agents"], params["pending"], params["target_version"],
+                         full_stop=params["full_stop"])
+    result.pop("down")
+    return dict(result, changed=False)
 
 
 def main():
     run_module(
-        plan_update,
+        plan,
         dict(
             servers=dict(type="list", elements="str", required=True),
             agents=dict(type="list", elements="str", default=[]),
@@ -145,6 +119,7 @@ def main():
             target_version=dict(type="str", required=True),
             full_stop=dict(type="bool", default=False),
         ),
+        errors=(UpdateRefused,),
     )
 
 

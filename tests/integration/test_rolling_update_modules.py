@@ -1,4 +1,5 @@
-"""dkron_update_plan, dkron_health_gate and dkron_quiet_window against a real three-server cluster."""
+"""dkron_update_plan, dkron_health_gate, dkron_quiet_window and dkron_update_step (the three in one
+run) against a real three-server cluster."""
 
 import json
 import re
@@ -124,3 +125,52 @@ def test_quiet_window_fails_at_once_when_jobs_are_due_more_often_than_the_margin
         assert time.monotonic() - started < 15, "it did not wait in vain"
     finally:
         delete_on_leader(dkron_cluster, "quiet-every-second")
+
+
+def test_step_picks_a_follower_checks_the_cluster_without_it_and_waits_for_a_quiet_moment(dkron_cluster):
+    put_on_leader(dkron_cluster, shell_job("step-every-six", schedule="@every 6s"))
+    try:
+        leader = dkron_cluster.leader()
+        deadline = time.monotonic() + 20
+        while requests.get(leader.api_url + "/v1/jobs/step-every-six", timeout=5).json().get("success_count", 0) < 1:
+            assert time.monotonic() < deadline, "the job never ran"
+            time.sleep(0.5)
+        urls = dict((server.name, server.api_url) for server in dkron_cluster.servers)
+        # server-9 is pending and no member yet (a server being added): excluded from the gate, in `down`.
+        result = run_module("hacron.dkron.dkron_update_step",
+                            "api_url=%s servers=%s,server-9 pending=%s,server-9 target_version=4.1.3 dkron_binary=%s "
+                            "server_api_urls='%s' quiet_margin=4 quiet_timeout=20"
+                            % (leader.api_url, SERVERS, SERVERS, dkron_cluster.binary, json.dumps(urls)))
+        assert not result.get("failed"), result
+        followers = sorted(server.name for server in dkron_cluster.followers())
+        # A pending node that is down comes first, so that a rerun repairs it before anything else.
+        assert result["order"] == ["server-9"] + followers + [leader.name]
+        assert result["next"] == "server-9" and result["down"] == ["server-9"]
+        assert result["leader"] == leader.name
+        assert result["voters"] == ["server-1", "server-2", "server-3"]
+        assert result["next_due"]["jobs"] == ["step-every-six"]
+        assert 0 <= result["waited_quiet"] <= 7
+    finally:
+        delete_on_leader(dkron_cluster, "step-every-six")
+
+
+def test_step_fails_before_the_node_when_the_cluster_is_not_whole_without_it(dkron_cluster):
+    follower = dkron_cluster.followers()[0]
+    # server-9 is a server that is not pending: the cluster lacks it, whichever node goes next.
+    result = run_module("hacron.dkron.dkron_update_step",
+                        "api_url=%s servers=%s,server-9 pending=%s target_version=4.1.3 dkron_binary=%s "
+                        "wait_timeout=2 wait_delay=1" % (follower.api_url, SERVERS, follower.name, dkron_cluster.binary))
+    assert result["failed"] is True
+    assert result["msg"].startswith("before updating %s: the cluster is not whole after " % follower.name), result["msg"]
+    assert "server server-9 is not a member" in result["msg"]
+    assert result["problems"], result
+
+
+def test_step_with_nothing_pending_checks_nothing(dkron_cluster):
+    # A gate that could not pass (server-9 is no member): with nothing pending it is not run.
+    result = run_module("hacron.dkron.dkron_update_step", json.dumps(dict(
+        api_url=dkron_cluster.servers[0].api_url, servers=SERVERS.split(",") + ["server-9"], pending=[],
+        target_version="4.1.3", wait_timeout=1)))
+    assert not result.get("failed"), result
+    assert result["next"] is None and result["order"] == []
+    assert "waited_whole" not in result

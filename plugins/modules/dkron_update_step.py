@@ -1,0 +1,197 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, hacron.dkron contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: dkron_update_step
+short_description: Before one step of a Dkron rolling update, pick the node and wait until it may go
+version_added: 0.2.0
+description:
+  - What a rolling update does before it re-creates a node, in one module run. It asks the cluster
+    which pending node is next (as M(hacron.dkron.dkron_update_plan), the leader last), checks
+    that the cluster is whole without that node (as M(hacron.dkron.dkron_health_gate)), and waits
+    until no job is due for O(quiet_margin) seconds (as M(hacron.dkron.dkron_quiet_window)).
+  - The same checks as the three modules, run one after the other; the roles use this one between
+    steps, so each step costs one module run before its node instead of three.
+  - Pending nodes that are down (not alive members) are not waited for, since their own steps bring
+    them in. They are returned in RV(down), for the gate after the step.
+  - Refuses a rolling update across the 4.0.8/4.0.9 line, as M(hacron.dkron.dkron_update_plan) does
+    when not told to stop the whole cluster.
+  - When nothing is pending it returns RV(next) V(null) and checks nothing else.
+  - Changes nothing.
+extends_documentation_fragment:
+  - hacron.dkron.connection
+  - hacron.dkron.attributes
+  - hacron.dkron.raft_cli
+  - ansible.builtin.action_common_attributes
+options:
+  servers:
+    description: Node names of every Dkron server; all but the next node must be alive and Raft voters.
+    type: list
+    elements: str
+    required: true
+  agents:
+    description: Node names of every Dkron agent.
+    type: list
+    elements: str
+    default: []
+  pending:
+    description: The nodes still to update.
+    type: list
+    elements: str
+    required: true
+  target_version:
+    description: The Dkron version the update installs, such as V(4.1.2).
+    type: str
+    required: true
+  server_api_urls:
+    description: The API URL of each server, by node name; the member list is read from the leader itself.
+    type: dict
+    default: {}
+  wait_timeout:
+    description: Seconds to wait for the cluster to be whole.
+    type: float
+    default: 120
+  wait_delay:
+    description: Seconds between checks of the cluster.
+    type: float
+    default: 2
+  quiet_margin:
+    description: Seconds without a due job that must follow the moment the module returns.
+    type: float
+    default: 8
+  quiet_timeout:
+    description: Longest wait for that moment, in seconds.
+    type: float
+    default: 120
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads; in check mode it checks once and does not wait.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+    details: Runs on a Dkron host when O(raft_container) is set, anywhere that reaches the API otherwise.
+notes:
+  - The module host's clock is compared with the servers' schedules; keep the clocks synchronised.
+author:
+  - hacron.dkron contributors (@hacron)
+"""
+
+EXAMPLES = r"""
+- name: Pick the next node, check the cluster and wait for a quiet moment
+  hacron.dkron.dkron_update_step:
+    api_url: http://127.0.0.1:8080
+    servers: [cron-a, cron-b, cron-c]
+    agents: [worker-1]
+    pending: [cron-a, worker-1]
+    target_version: 4.1.2
+    raft_container: dkron
+    quiet_margin: 8
+  register: step
+"""
+
+RETURN = r"""
+next:
+  description: The node to update now, or V(null) when nothing is pending.
+  returned: success
+  type: str
+order:
+  description: The pending nodes in update order, RV(next) first.
+  returned: success
+  type: list
+  elements: str
+leader:
+  description: The leader when asked.
+  returned: success
+  type: str
+versions:
+  description: The Dkron version of every alive member, by node name.
+  returned: success
+  type: dict
+down:
+  description: Pending nodes that are not alive members now.
+  returned: success
+  type: list
+  elements: str
+voters:
+  description: The Raft voters when the cluster was found whole (absent when they were not read).
+  returned: when RV(next) is set and raft_container or dkron_binary is
+  type: list
+  elements: str
+waited_whole:
+  description: Seconds waited for the cluster to be whole.
+  returned: when RV(next) is set
+  type: float
+waited_quiet:
+  description: Seconds waited for the quiet moment.
+  returned: when RV(next) is set
+  type: float
+next_due:
+  description: The first due time after the quiet stretch and the jobs due then.
+  returned: when RV(next) is set
+  type: dict
+"""
+
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_module import RAFT_CLI_SPEC, run_module
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_update import (
+    Gate,
+    UpdateRefused,
+    plan_update,
+    wait_for_quiet,
+    wait_until_whole,
+)
+
+
+def before_step(module, client):
+    params = module.params
+    plan = plan_update(client, params["servers"], params["agents"], params["pending"], params["target_version"])
+    result = dict(changed=False, next=plan["next"], order=plan["order"], leader=plan["leader"],
+                  versions=plan["versions"], down=plan["down"])
+    if plan["next"] is None:
+        return result
+
+    # The node itself may be down already (an earlier run failed on it): that costs no quorum.
+    gate = Gate(params["servers"], excluding=sorted(set([plan["next"]] + plan["down"])),
+                server_api_urls=params["server_api_urls"],
+                read_voters=bool(params["raft_container"] or params["dkron_binary"]),
+                wait_timeout=params["wait_timeout"], wait_delay=params["wait_delay"],
+                context="before updating %s" % plan["next"])
+    whole = wait_until_whole(module, client, gate)
+    if "voters" in whole:
+        result["voters"] = whole["voters"]
+    quiet = wait_for_quiet(client, params["quiet_margin"], wait_timeout=params["quiet_timeout"],
+                           check_mode=module.check_mode)
+    result.update(waited_whole=whole["waited"], waited_quiet=quiet["waited"], next_due=quiet["next_due"])
+    return result
+
+
+def main():
+    run_module(
+        before_step,
+        dict(
+            RAFT_CLI_SPEC,
+            servers=dict(type="list", elements="str", required=True),
+            agents=dict(type="list", elements="str", default=[]),
+            pending=dict(type="list", elements="str", required=True),
+            target_version=dict(type="str", required=True),
+            server_api_urls=dict(type="dict", default={}),
+            wait_timeout=dict(type="float", default=120.0),
+            wait_delay=dict(type="float", default=2.0),
+            quiet_margin=dict(type="float", default=8.0),
+            quiet_timeout=dict(type="float", default=120.0),
+        ),
+        # Few retries per request: the gate's own loop is the wait.
+        retries=1,
+        errors=(UpdateRefused,),
+        mutually_exclusive=[("raft_container", "dkron_binary")],
+    )
+
+
+if __name__ == "__main__":
+    main()
