@@ -34,6 +34,20 @@ from ansible_collections.hacron.dkron.plugins.module_utils.dkron_rolling import 
 )
 
 
+# Argument specs of the options the doc fragment rolling_update documents.
+PLAN_SPEC = dict(
+    servers=dict(type="list", elements="str", required=True),
+    agents=dict(type="list", elements="str", default=[]),
+    pending=dict(type="list", elements="str", required=True),
+    target_version=dict(type="str", required=True),
+)
+GATE_WAIT_SPEC = dict(
+    server_api_urls=dict(type="dict", default={}),
+    wait_timeout=dict(type="float", default=120.0),
+    wait_delay=dict(type="float", default=2.0),
+)
+
+
 class UpdateRefused(Exception):
     """A check that stops the update; ``details`` go into the module's failure result."""
 

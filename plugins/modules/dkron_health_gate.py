@@ -25,6 +25,8 @@ description:
   - Changes nothing.
 extends_documentation_fragment:
   - hacron.dkron.connection
+  # Before attributes: of two fragments that set the same attribute, the first one wins.
+  - hacron.dkron.rolling_update.gate
   - hacron.dkron.attributes
   - hacron.dkron.raft_cli
   - ansible.builtin.action_common_attributes
@@ -59,33 +61,10 @@ options:
   version:
     description: The Dkron version every node in O(nodes) must run.
     type: str
-  server_api_urls:
-    description:
-      - The API URL of each server, by node name. When given, the member list is read from the
-        leader itself; otherwise from the server at O(api_url).
-    type: dict
-    default: {}
-  wait_timeout:
-    description: Seconds to wait for the cluster to be whole.
-    type: float
-    default: 120
-  wait_delay:
-    description: Seconds between checks.
-    type: float
-    default: 2
   context:
     description: Put in front of the failure message, such as V(after updating cron-b).
     type: str
     default: ""
-attributes:
-  check_mode:
-    support: full
-    details: The module only reads; in check mode it checks once and does not wait.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
-    details: Runs on a Dkron host when O(raft_container) is set, anywhere that reaches the API otherwise.
 author:
   - hacron.dkron contributors (@hacron)
 """
@@ -123,7 +102,12 @@ problems:
 """
 
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_module import RAFT_CLI_SPEC, run_module
-from ansible_collections.hacron.dkron.plugins.module_utils.dkron_update import Gate, UpdateRefused, wait_until_whole
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_update import (
+    GATE_WAIT_SPEC,
+    Gate,
+    UpdateRefused,
+    wait_until_whole,
+)
 
 
 def gate(module, client):
@@ -136,20 +120,18 @@ def gate(module, client):
 
 
 def main():
+    spec = dict(RAFT_CLI_SPEC, **GATE_WAIT_SPEC)
+    spec.update(
+        servers=dict(type="list", elements="str", required=True),
+        excluding=dict(type="list", elements="str", default=[]),
+        nodes=dict(type="list", elements="str", default=[]),
+        departed=dict(type="list", elements="str", default=[]),
+        version=dict(type="str"),
+        context=dict(type="str", default=""),
+    )
     run_module(
         gate,
-        dict(
-            RAFT_CLI_SPEC,
-            servers=dict(type="list", elements="str", required=True),
-            excluding=dict(type="list", elements="str", default=[]),
-            nodes=dict(type="list", elements="str", default=[]),
-            departed=dict(type="list", elements="str", default=[]),
-            version=dict(type="str"),
-            server_api_urls=dict(type="dict", default={}),
-            wait_timeout=dict(type="float", default=120.0),
-            wait_delay=dict(type="float", default=2.0),
-            context=dict(type="str", default=""),
-        ),
+        spec,
         # Few retries per request: the gate's own loop is the wait.
         retries=1,
         errors=(UpdateRefused,),

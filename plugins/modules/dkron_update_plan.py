@@ -22,30 +22,12 @@ description:
     old and new nodes cannot talk to each other, unless O(full_stop=true) is chosen.
   - Changes nothing.
 extends_documentation_fragment:
+  - hacron.dkron.rolling_update
   - hacron.dkron.connection
   - hacron.dkron.attributes
   - hacron.dkron.attributes.info
   - ansible.builtin.action_common_attributes
 options:
-  servers:
-    description: Node names of every Dkron server (the inventory's server group).
-    type: list
-    elements: str
-    required: true
-  agents:
-    description: Node names of every Dkron agent.
-    type: list
-    elements: str
-    default: []
-  pending:
-    description: The nodes still to update (for example those whose container would change).
-    type: list
-    elements: str
-    required: true
-  target_version:
-    description: The Dkron version the update installs, such as V(4.1.2).
-    type: str
-    required: true
   full_stop:
     description:
       - Allow an update across the 4.0.8/4.0.9 line by stopping every node first. The plan then says
@@ -98,7 +80,7 @@ strategy:
 """
 
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_module import run_module
-from ansible_collections.hacron.dkron.plugins.module_utils.dkron_update import UpdateRefused, plan_update
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_update import PLAN_SPEC, UpdateRefused, plan_update
 
 
 def plan(module, client):
@@ -112,13 +94,7 @@ def plan(module, client):
 def main():
     run_module(
         plan,
-        dict(
-            servers=dict(type="list", elements="str", required=True),
-            agents=dict(type="list", elements="str", default=[]),
-            pending=dict(type="list", elements="str", required=True),
-            target_version=dict(type="str", required=True),
-            full_stop=dict(type="bool", default=False),
-        ),
+        dict(PLAN_SPEC, full_stop=dict(type="bool", default=False)),
         errors=(UpdateRefused,),
     )
 

@@ -25,41 +25,13 @@ description:
   - Changes nothing.
 extends_documentation_fragment:
   - hacron.dkron.connection
+  - hacron.dkron.rolling_update
+  # Before attributes: of two fragments that set the same attribute, the first one wins.
+  - hacron.dkron.rolling_update.gate
   - hacron.dkron.attributes
   - hacron.dkron.raft_cli
   - ansible.builtin.action_common_attributes
 options:
-  servers:
-    description: Node names of every Dkron server; all but the next node must be alive and Raft voters.
-    type: list
-    elements: str
-    required: true
-  agents:
-    description: Node names of every Dkron agent.
-    type: list
-    elements: str
-    default: []
-  pending:
-    description: The nodes still to update.
-    type: list
-    elements: str
-    required: true
-  target_version:
-    description: The Dkron version the update installs, such as V(4.1.2).
-    type: str
-    required: true
-  server_api_urls:
-    description: The API URL of each server, by node name; the member list is read from the leader itself.
-    type: dict
-    default: {}
-  wait_timeout:
-    description: Seconds to wait for the cluster to be whole.
-    type: float
-    default: 120
-  wait_delay:
-    description: Seconds between checks of the cluster.
-    type: float
-    default: 2
   quiet_margin:
     description: Seconds without a due job that must follow the moment the module returns.
     type: float
@@ -68,15 +40,6 @@ options:
     description: Longest wait for that moment, in seconds.
     type: float
     default: 120
-attributes:
-  check_mode:
-    support: full
-    details: The module only reads; in check mode it checks once and does not wait.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
-    details: Runs on a Dkron host when O(raft_container) is set, anywhere that reaches the API otherwise.
 notes:
   - The module host's clock is compared with the servers' schedules; keep the clocks synchronised.
 author:
@@ -140,6 +103,8 @@ next_due:
 
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_module import RAFT_CLI_SPEC, run_module
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_update import (
+    GATE_WAIT_SPEC,
+    PLAN_SPEC,
     Gate,
     UpdateRefused,
     plan_update,
@@ -172,20 +137,12 @@ def before_step(module, client):
 
 
 def main():
+    spec = dict(RAFT_CLI_SPEC, **PLAN_SPEC)
+    spec.update(GATE_WAIT_SPEC, quiet_margin=dict(type="float", default=8.0),
+                quiet_timeout=dict(type="float", default=120.0))
     run_module(
         before_step,
-        dict(
-            RAFT_CLI_SPEC,
-            servers=dict(type="list", elements="str", required=True),
-            agents=dict(type="list", elements="str", default=[]),
-            pending=dict(type="list", elements="str", required=True),
-            target_version=dict(type="str", required=True),
-            server_api_urls=dict(type="dict", default={}),
-            wait_timeout=dict(type="float", default=120.0),
-            wait_delay=dict(type="float", default=2.0),
-            quiet_margin=dict(type="float", default=8.0),
-            quiet_timeout=dict(type="float", default=120.0),
-        ),
+        spec,
         # Few retries per request: the gate's own loop is the wait.
         retries=1,
         errors=(UpdateRefused,),
