@@ -135,6 +135,12 @@ class DkronClient:
         other.api_url = api_url.rstrip("/")
         return other
 
+    def with_retries(self, retries):
+        """This client with another number of retries per request, sharing its session."""
+        other = copy.copy(self)
+        other.retries = retries
+        return other
+
     # --- transport ---------------------------------------------------------------------------
     def request(self, method, path, params=None, json=None, ok=(200,)):
         """One API call; returns the ``requests.Response`` when its status is in ``ok``."""

@@ -20,7 +20,7 @@ import time
 from datetime import timedelta
 
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_api import DkronError
-from ansible_collections.hacron.dkron.plugins.module_utils.dkron_module import raft_voters
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_module import RAFT_CLI_SPEC, raft_voters, run_module
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_rolling import (
     busy_seconds,
     departure_problems,
@@ -85,6 +85,22 @@ def plan_update(client, servers, agents, pending, target_version, full_stop=Fals
     order = update_order(servers, agents, pending, leader["Name"], down=down)
     return dict(order=order, next=order[0] if order else None, leader=leader["Name"], versions=versions,
                 strategy=strategy, down=down)
+
+
+def run_gate_module(run, argument_spec):
+    """``run_module`` for a module that waits on the health gate: with the options of doc fragments
+    raft_cli and rolling_update.gate, and UpdateRefused as a failure."""
+    spec = dict(RAFT_CLI_SPEC, **GATE_WAIT_SPEC)
+    spec.update(argument_spec)
+    run_module(run, spec, errors=(UpdateRefused,), mutually_exclusive=[("raft_container", "dkron_binary")])
+
+
+def gate_from_params(params, **checks):
+    """The Gate of a module run by run_gate_module: its wait and where it reads, from the module's
+    options; what it checks (servers and the rest of Gate's arguments), from ``checks``."""
+    return Gate(server_api_urls=params["server_api_urls"],
+                read_voters=bool(params["raft_container"] or params["dkron_binary"]),
+                wait_timeout=params["wait_timeout"], wait_delay=params["wait_delay"], **checks)
 
 
 class Gate(object):
@@ -163,6 +179,8 @@ def nodes_disagreeing(client, gate, leader):
 def wait_until_whole(module, client, gate):
     """Wait up to ``gate.wait_timeout`` (no wait in check mode) until the cluster is whole:
     ``dict(leader, waited, problems=[], voters when read)``, or UpdateRefused naming every problem."""
+    # Few retries per request: the gate's own loop is the wait.
+    client = client.with_retries(1)
     started = time.monotonic()
     deadline = started + (0 if module.check_mode else gate.wait_timeout)
     while True:

@@ -101,41 +101,31 @@ problems:
   elements: str
 """
 
-from ansible_collections.hacron.dkron.plugins.module_utils.dkron_module import RAFT_CLI_SPEC, run_module
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_update import (
-    GATE_WAIT_SPEC,
-    Gate,
-    UpdateRefused,
+    gate_from_params,
+    run_gate_module,
     wait_until_whole,
 )
 
 
 def gate(module, client):
     params = module.params
-    checks = Gate(params["servers"], excluding=params["excluding"], nodes=params["nodes"], departed=params["departed"],
-                  version=params["version"], server_api_urls=params["server_api_urls"],
-                  read_voters=bool(params["raft_container"] or params["dkron_binary"]),
-                  wait_timeout=params["wait_timeout"], wait_delay=params["wait_delay"], context=params["context"])
+    checks = gate_from_params(params, servers=params["servers"], excluding=params["excluding"], nodes=params["nodes"],
+                              departed=params["departed"], version=params["version"], context=params["context"])
     return dict(wait_until_whole(module, client, checks), changed=False)
 
 
 def main():
-    spec = dict(RAFT_CLI_SPEC, **GATE_WAIT_SPEC)
-    spec.update(
-        servers=dict(type="list", elements="str", required=True),
-        excluding=dict(type="list", elements="str", default=[]),
-        nodes=dict(type="list", elements="str", default=[]),
-        departed=dict(type="list", elements="str", default=[]),
-        version=dict(type="str"),
-        context=dict(type="str", default=""),
-    )
-    run_module(
+    run_gate_module(
         gate,
-        spec,
-        # Few retries per request: the gate's own loop is the wait.
-        retries=1,
-        errors=(UpdateRefused,),
-        mutually_exclusive=[("raft_container", "dkron_binary")],
+        dict(
+            servers=dict(type="list", elements="str", required=True),
+            excluding=dict(type="list", elements="str", default=[]),
+            nodes=dict(type="list", elements="str", default=[]),
+            departed=dict(type="list", elements="str", default=[]),
+            version=dict(type="str"),
+            context=dict(type="str", default=""),
+        ),
     )
 
 

@@ -101,13 +101,11 @@ next_due:
   type: dict
 """
 
-from ansible_collections.hacron.dkron.plugins.module_utils.dkron_module import RAFT_CLI_SPEC, run_module
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_update import (
-    GATE_WAIT_SPEC,
     PLAN_SPEC,
-    Gate,
-    UpdateRefused,
+    gate_from_params,
     plan_update,
+    run_gate_module,
     wait_for_quiet,
     wait_until_whole,
 )
@@ -122,11 +120,8 @@ def before_step(module, client):
         return result
 
     # The node itself may be down already (an earlier run failed on it): that costs no quorum.
-    gate = Gate(params["servers"], excluding=sorted(set([plan["next"]] + plan["down"])),
-                server_api_urls=params["server_api_urls"],
-                read_voters=bool(params["raft_container"] or params["dkron_binary"]),
-                wait_timeout=params["wait_timeout"], wait_delay=params["wait_delay"],
-                context="before updating %s" % plan["next"])
+    gate = gate_from_params(params, servers=params["servers"], excluding=sorted(set([plan["next"]] + plan["down"])),
+                            context="before updating %s" % plan["next"])
     whole = wait_until_whole(module, client, gate)
     if "voters" in whole:
         result["voters"] = whole["voters"]
@@ -137,16 +132,9 @@ def before_step(module, client):
 
 
 def main():
-    spec = dict(RAFT_CLI_SPEC, **PLAN_SPEC)
-    spec.update(GATE_WAIT_SPEC, quiet_margin=dict(type="float", default=8.0),
-                quiet_timeout=dict(type="float", default=120.0))
-    run_module(
+    run_gate_module(
         before_step,
-        spec,
-        # Few retries per request: the gate's own loop is the wait.
-        retries=1,
-        errors=(UpdateRefused,),
-        mutually_exclusive=[("raft_container", "dkron_binary")],
+        dict(PLAN_SPEC, quiet_margin=dict(type="float", default=8.0), quiet_timeout=dict(type="float", default=120.0)),
     )
 
 
