@@ -54,6 +54,12 @@ def dkron_cluster_to_shrink(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def dkron_cluster_to_lose_its_leader(tmp_path_factory):
+    """Three real Dkron servers on loopback whose leader a test kills for good; stopped after the module."""
+    yield from _cluster(tmp_path_factory, [TARGET_VERSION] * 3)
+
+
+@pytest.fixture(scope="module")
 def dkron_skewed(tmp_path_factory):
     """server-1 on Dkron 4.0.8 (it bootstraps, so it leads) and server-2 on 4.0.9 joined to it.
 

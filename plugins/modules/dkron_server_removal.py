@@ -40,8 +40,9 @@ options:
     default: true
   wait_timeout:
     description:
-      - Seconds to wait for the servers to remove to be no longer alive, and again for the voters
-        to be exactly O(servers) after the removal.
+      - Seconds to wait for a leader whose Raft answers and for the servers to remove to be no
+        longer alive (one bound for both), and again for the voters to be exactly O(servers) after
+        the removal.
     type: float
     default: 60
   wait_delay:
@@ -89,6 +90,7 @@ voters:
 
 import time
 
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_api import DkronError
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_module import (
     RAFT_CLI_SPEC,
     leader_rpc_address,
@@ -103,32 +105,54 @@ def alive_names(members):
     return [member["Name"] for member in members if member.get("statusText") == "alive"]
 
 
+def leader_and_voters(module, client, deadline):
+    """The leader's gRPC address, the members and the Raft voters, waited for until ``deadline``.
+
+    The servers taken out may have held the leadership: just after their containers are removed the
+    one asked answers with no leader, or with the dead one (whose list-peers fails), until an
+    election ends. A single try made this task fail in one CI run (its message was not kept), with
+    a leadership held by a removed server the likeliest cause the code leaves.
+    """
+    while True:
+        problem = None
+        try:
+            leader = client.leader()
+            if leader is None:
+                problem = "the cluster has no leader"
+            else:
+                members = client.members()
+                rpc_address = leader_rpc_address(members, leader["Name"])
+                voters, problem = raft_voters(module, rpc_address)
+                if not problem:
+                    return rpc_address, members, voters
+        except DkronError as exc:
+            problem = str(exc)
+        if time.monotonic() >= deadline:
+            module.fail_json(msg="%s after %.0f s: no peer is removed" % (problem, module.params["wait_timeout"]),
+                             removed=[], remaining=[])
+        time.sleep(module.params["wait_delay"])
+
+
 def remove_servers(module, client):
     params = module.params
     if not (params["raft_container"] or params["dkron_binary"]):
         module.fail_json(msg="set raft_container or dkron_binary: the Raft peers are read and removed with the dkron CLI")
     if not params["require_stopped"] and not module.check_mode:
         module.fail_json(msg="require_stopped=false plans only: run it in check mode", removed=[], remaining=[])
-    leader = client.leader()
-    if leader is None:
-        module.fail_json(msg="the cluster has no leader: no peer is removed", removed=[], remaining=[])
-    members = client.members()
-    rpc_address = leader_rpc_address(members, leader["Name"])
-    voters, problem = raft_voters(module, rpc_address)
-    if problem:
-        module.fail_json(msg=problem, removed=[], remaining=[])
+    deadline = time.monotonic() + params["wait_timeout"]
+    rpc_address, members, voters = leader_and_voters(module, client, deadline)
     remove, refusal = raft_removal(voters, params["servers"], alive_names(members), require_stopped=False)
     if refusal:  # the quorum: no waiting changes it
         module.fail_json(msg="refused, nothing removed: " + refusal, removed=[], remaining=remove, voters=voters)
     # A server stopped a moment ago is still counted alive for a few seconds: wait for that, bounded.
-    deadline = time.monotonic() + params["wait_timeout"]
     while True:
         remove, refusal = raft_removal(voters, params["servers"], alive_names(members),
                                        require_stopped=params["require_stopped"])
         if not refusal or module.check_mode or time.monotonic() >= deadline:
             break
         time.sleep(params["wait_delay"])
-        members = client.members()
+        # Asked again in full: the leadership may have moved off a server that has just died.
+        rpc_address, members, voters = leader_and_voters(module, client, deadline)
     if refusal:
         module.fail_json(msg="refused, nothing removed: " + refusal, removed=[], remaining=remove, voters=voters)
     if not remove or module.check_mode:

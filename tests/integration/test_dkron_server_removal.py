@@ -79,3 +79,20 @@ def test_a_server_killed_for_good_is_removed_from_raft(dkron_cluster_to_shrink):
 
     again = run_module("hacron.dkron.dkron_server_removal", _args(cluster, staying))
     assert not again.get("failed") and again["changed"] is False and again["removed"] == [], again
+
+
+def test_the_leader_killed_for_good_is_removed_while_the_others_elect_a_new_one(dkron_cluster_to_lose_its_leader):
+    cluster = dkron_cluster_to_lose_its_leader
+    going = cluster.leader()
+    asked = next(server for server in cluster.servers if server is not going)
+    staying = sorted(server.name for server in cluster.servers if server is not going)
+    # Asked at once, as retire.yml does just after removing the container: the server asked has no
+    # leader to name yet, or names the dead one, and the module waits for the election.
+    os.killpg(going.process.pid, signal.SIGKILL)
+    going.process.wait(timeout=10)
+    result = run_module("hacron.dkron.dkron_server_removal",
+                        " ".join(["api_url=%s" % asked.api_url, "servers=%s" % ",".join(staying),
+                                  "dkron_binary=%s" % cluster.binary, "wait_delay=1"]))
+    assert not result.get("failed"), result
+    assert result["removed"] == [going.name] and result["voters"] == staying
+    assert sorted(cluster.voters(asked)) == staying
