@@ -105,7 +105,41 @@ else
   done
   docker info >/dev/null 2>&1 || { say "dockerd did not answer within 60 s"; tail -20 "$CACHE/logs/dockerd.log"; exit 1; }
   made "Docker engine started"
+  engine_started_here=1
 fi
+
+# --- Disk ------------------------------------------------------------------------------------
+# Each lab or molecule host keeps its nested Docker engine in an anonymous volume. Until molecule's
+# platforms said keep_volumes: false, every destroy left those behind (a few GB a run), and a
+# disk that fills up mid-run fails the scenarios with errors that do not say so. On an engine this
+# script started (the project's own) the leftovers are removed: dangling volumes that hold a
+# Docker engine's data root. On an engine someone else runs they are only counted.
+nested_engine_leftovers() {
+  local volume mountpoint
+  for volume in $(docker volume ls -q --filter dangling=true); do
+    mountpoint=$(docker volume inspect -f '{{ .Mountpoint }}' "$volume")
+    [[ -d "$mountpoint/image" && -d "$mountpoint/containers" ]] && echo "$volume"
+  done
+  return 0
+}
+mapfile -t leftovers < <(nested_engine_leftovers)
+if ((${#leftovers[@]})); then
+  if [[ "${engine_started_here:-0}" == 1 ]]; then
+    docker volume rm "${leftovers[@]}" >/dev/null
+    say "removed ${#leftovers[@]} dangling volumes of nested Docker engines left by earlier runs"
+  else
+    say "note: ${#leftovers[@]} dangling volumes of nested Docker engines (earlier runs' lab hosts); 'docker volume rm' them to free the disk"
+  fi
+fi
+# A full `make test` took 15 GB more than the cache at its peak (2026-12-06: 17 to 32 GB used).
+MIN_FREE_GB="${SETUP_MIN_FREE_GB:-20}"
+docker_root=$(docker info -f '{{ .DockerRootDir }}')
+free_gb=$(($(df -Pk "$docker_root" | awk 'NR == 2 { print $4 }') / 1024 / 1024))
+if ((free_gb < MIN_FREE_GB)); then
+  say "only $free_gb GB free under $docker_root; a full test run needs about $MIN_FREE_GB GB (SETUP_MIN_FREE_GB)"
+  exit 1
+fi
+say "disk: $free_gb GB free under $docker_root"
 
 # --- Root filesystem images from debootstrap -------------------------------------------------
 # import_rootfs IMAGE SUITE PACKAGES CMD KEEP_APT_LISTS: debootstrap a minimal Debian and import it
