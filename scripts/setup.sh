@@ -209,9 +209,10 @@ save_archive() {
 # cores keep three busy. A cold setup's longest part (measured: see the README).
 host_lane() {
   local suite=$1
-  # The lab's "bare-metal" hosts: systemd as PID 1, Python for Ansible, sudo and iproute2.
+  # The lab's "bare-metal" hosts: systemd as PID 1, Python for Ansible, sudo, iproute2, and an SSH
+  # server (the lab's inventory reaches them over SSH, as a site reaches its servers).
   import_rootfs "hacron/lab-host:$suite" "$suite" \
-    "python3,python3-apt,systemd,systemd-sysv,dbus,iproute2,procps,ca-certificates,sudo,gnupg" \
+    "python3,python3-apt,systemd,systemd-sysv,dbus,iproute2,procps,ca-certificates,sudo,gnupg,openssh-server" \
     '["/lib/systemd/systemd"]' yes
   seed_host_image "$suite"
 }
