@@ -1,0 +1,292 @@
+# Copyright: (c) 2026, hacron.dkron contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Prometheus alert rules made from the declared job set.
+
+- ``robfig_next``: the next run of a cron schedule exactly as Dkron's scheduler (robfig/cron v3's
+  ``SpecSchedule.Next``) works it out, daylight-saving changes included: hours, minutes and seconds
+  advance in absolute time, so a run in the hour clocks skip does not happen that day and a run in
+  the hour they repeat happens twice.
+- ``longest_gap_seconds``: the longest time between two consecutive runs of a schedule, which is
+  how long a healthy job may go without a success.
+- ``job_alert_rules``: per job, the stale (dead-man), failed and never-ran rules.
+
+The rules read the per-job gauges of the collection's exporter; ``max by (dkron_job)`` makes one
+alert per job however many servers export it.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+from datetime import date, datetime, timedelta, timezone as fixed_offset
+
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_schedule import _firing_schedule
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_validation import (
+    JobSpecError,
+    go_duration_seconds,
+    load_zone,
+)
+
+SECOND = timedelta(seconds=1)
+# robfig/cron gives up on a schedule with no run within five years (it then never runs again).
+_YEAR_LIMIT = 5
+# A year and a bit covers every daylight-saving change a zone makes; a schedule with fewer than
+# two runs in it (such as 29 February) is followed for up to nine years.
+_HORIZON = timedelta(days=368)
+_LONG_HORIZON = timedelta(days=9 * 366)
+_MAX_RUNS = 5000
+_ALERT_NAME = re.compile(r"^[A-Za-z0-9_.:-]+$")
+
+# What each kind of alert is called, how bad it is by default, and its one-line runbook.
+ALERT_KINDS = {
+    "stale": ("DkronJobStale", "critical",
+              "No success within the job's longest gap between two runs plus its grace: check that a node "
+              "with the job's tags is up (dkron_job_info) and read its last executions in the UI."),
+    "failed": ("DkronJobFailed", "warning",
+               "The job's last run failed after its retries: read the execution's output in the UI, fix the "
+               "command or the target, then run it again."),
+    "never_ran": ("DkronJobNeverRan", "warning",
+                  "The job has no execution at all, past its first due time: check its schedule, time zone "
+                  "and tags (no node may match them) with dkron_job_info."),
+}
+
+
+# --- robfig/cron's Next --------------------------------------------------------------------------
+def _offset_at(instant, zone):
+    return instant.astimezone(zone).utcoffset()
+
+
+def go_date(year, month, day, hour, minute, second, zone):
+    """Go's ``time.Date`` in ``zone`` (UTC result), with Go's overflow and its answer for wall
+    times a daylight-saving change skips or doubles."""
+    year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
+    wall = datetime.combine(date(year, month, 1) + timedelta(days=day - 1), datetime.min.time(), fixed_offset.utc)
+    wall += timedelta(hours=hour, minutes=minute, seconds=second)
+    offset = _offset_at(wall, zone)  # the wall time read as UTC, as Go's lookup does first
+    if offset:
+        if _offset_at(wall - offset, zone) != offset:
+            offset = _offset_at(wall - offset, zone)
+        wall -= offset
+    return wall
+
+
+def _add_date(moment, zone, months=0, days=0):
+    """Go's ``t.AddDate(0, months, days)``: the same wall clock on the new date, normalised."""
+    local = moment.astimezone(zone)
+    return go_date(local.year, local.month + months, local.day + days, local.hour, local.minute, local.second, zone)
+
+
+def _day_matches(parsed, local):
+    (_s, _m, _h, (days, day_star), _mo, (weekdays, weekday_star)) = parsed
+    day_ok = local.day in days
+    weekday_ok = (local.weekday() + 1) % 7 in weekdays  # Go counts Sunday as 0
+    return (day_ok and weekday_ok) if (day_star or weekday_star) else (day_ok or weekday_ok)
+
+
+def robfig_next(parsed, after, zone):
+    """The first run strictly after ``after`` (aware), in UTC; None when robfig/cron finds none
+    within five years. ``parsed`` is parse_schedule's six fields."""
+    seconds, minutes, hours, _days, months, _weekdays = [values for values, _star in parsed]
+    moment = after.astimezone(fixed_offset.utc).replace(microsecond=0) + SECOND
+    added = False
+    year_limit = moment.astimezone(zone).year + _YEAR_LIMIT
+    while True:  # robfig's WRAP label: a field wrapped, so every field is checked again
+        local = moment.astimezone(zone)
+        if local.year > year_limit:
+            return None
+        wrapped = False
+        while local.month not in months:
+            if not added:
+                added = True
+                moment = go_date(local.year, local.month, 1, 0, 0, 0, zone)
+            moment = _add_date(moment, zone, months=1)
+            local = moment.astimezone(zone)
+            if local.month == 1:
+                wrapped = True
+                break
+        if wrapped:
+            continue
+        while not _day_matches(parsed, local):
+            if not added:
+                added = True
+                moment = go_date(local.year, local.month, local.day, 0, 0, 0, zone)
+            moment = _add_date(moment, zone, days=1)
+            local = moment.astimezone(zone)
+            if local.hour != 0:  # midnight skipped or doubled by a daylight-saving change
+                moment += timedelta(hours=24 - local.hour) if local.hour > 12 else -timedelta(hours=local.hour)
+                local = moment.astimezone(zone)
+            if local.day == 1:
+                wrapped = True
+                break
+        if wrapped:
+            continue
+        for values, step, unit in ((hours, timedelta(hours=1), "hour"), (minutes, timedelta(minutes=1), "minute"),
+                                   (seconds, SECOND, "second")):
+            while getattr(local, unit) not in values:
+                if not added:
+                    added = True
+                    if unit == "hour":
+                        moment = go_date(local.year, local.month, local.day, local.hour, 0, 0, zone)
+                    elif unit == "minute":  # Go's Truncate works in absolute time
+                        moment -= timedelta(seconds=moment.second)
+                moment += step
+                local = moment.astimezone(zone)
+                if getattr(local, unit) == 0:
+                    wrapped = True
+                    break
+            if wrapped:
+                break
+        if not wrapped:
+            return moment
+
+
+def _runs(parsed, zone, start, end, limit=_MAX_RUNS):
+    runs, moment = [], start
+    while len(runs) < limit:
+        moment = robfig_next(parsed, moment, zone)
+        if moment is None or moment > end:
+            break
+        runs.append(moment)
+    return runs
+
+
+def _offset_changes(zone, start, end):
+    """Days in [start, end] on which the zone's UTC offset changes."""
+    changes, day = [], start
+    while day < end:
+        if _offset_at(day, zone) != _offset_at(day + timedelta(days=1), zone):
+            changes.append(day)
+        day += timedelta(days=1)
+    return changes
+
+
+def _longest_step(runs):
+    return max((int((later - earlier).total_seconds()) for earlier, later in zip(runs, runs[1:])), default=0)
+
+
+def longest_gap_seconds(schedule, timezone="", now=None):
+    """The longest time between two consecutive runs, in seconds, as Dkron's scheduler would run
+    the schedule from ``now`` on; None for a schedule that has no such gap (``@manually``, ``@at``,
+    ``@after``) or runs at most once more."""
+    kind, detail, prefix_zone = _firing_schedule(schedule)
+    if kind == "every":
+        return detail
+    if kind != "cron":
+        return None
+    zone = load_zone(prefix_zone or timezone or "UTC") or fixed_offset.utc
+    now = (now or datetime.now(fixed_offset.utc)).astimezone(fixed_offset.utc).replace(microsecond=0)
+    runs = _runs(detail, zone, now, now + _HORIZON)
+    if len(runs) < 3:
+        runs = _runs(detail, zone, now, now + _LONG_HORIZON)
+    if len(runs) < 2:
+        return None
+    longest = _longest_step(runs)
+    if runs[-1] < now + _HORIZON:
+        # A frequent schedule: its first runs do not reach every daylight-saving change of the year,
+        # so the days around each change are followed as well.
+        for day in _offset_changes(zone, now, now + _HORIZON):
+            window = _runs(detail, zone, day - timedelta(days=2), day + timedelta(days=3), limit=50000)
+            longest = max(longest, _longest_step(window))
+    return longest
+
+
+# --- the rules --------------------------------------------------------------------------------------
+def duration_seconds(value, what):
+    """A grace or a for: as a Go/Prometheus duration (``90s``, ``5m``, ``1h30m``) or seconds."""
+    if isinstance(value, bool):
+        raise JobSpecError("%s must be a duration such as 5m or 1h30m, not %r" % (what, value))
+    if isinstance(value, (int, float)) and value >= 0:
+        return int(value)
+    seconds = go_duration_seconds(str(value)) if isinstance(value, str) else None
+    if seconds is None or seconds < 0:
+        raise JobSpecError("%s must be a duration such as 5m or 1h30m, not %r" % (what, value))
+    return int(seconds)
+
+
+def prometheus_duration(seconds):
+    """Whole seconds as a Prometheus duration (``25h5m``)."""
+    parts, rest = [], int(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if rest >= size:
+            parts.append("%d%s" % (rest // size, unit))
+            rest %= size
+    return "".join(parts) or "0s"
+
+
+def _quoted(name):
+    return '"%s"' % name.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _rule(kind, job_name, expression, severity, summary, for_seconds=0):
+    alert, _severity, runbook = ALERT_KINDS[kind]
+    rule = dict(alert=alert, expr=expression, labels=dict(severity=severity, dkron_job=job_name),
+                annotations=dict(summary=summary, runbook=runbook))
+    if for_seconds:
+        rule["for"] = prometheus_duration(for_seconds)
+    return rule
+
+
+def job_alert_rules(jobs, grace="5m", failed_for="1m", alerts=None, now=None):
+    """The alert rules of a declared job set, as a list of Prometheus rule dicts, and the jobs
+    left without a stale rule with the reason, as ``(rules, unwatched)``.
+
+    ``alerts`` maps a job's name to its settings: ``grace`` (added to the longest gap),
+    ``severity`` (of all three alerts), ``enabled`` (false: no rules for the job). Raises
+    JobSpecError for a bad grace, severity or job, before any rule is made.
+    """
+    alerts = alerts or {}
+    default_grace = duration_seconds(grace, "the alert grace")
+    failed_seconds = duration_seconds(failed_for, "the failed alert's for")
+    names = set()
+    for job in jobs:
+        if not isinstance(job, dict) or not isinstance(job.get("name"), str) or not job["name"]:
+            raise JobSpecError("every job needs a name, got %r" % (job,))
+        names.add(job["name"])
+    unknown = sorted(set(alerts) - names)
+    if unknown:
+        raise JobSpecError("alert settings name jobs that are not declared: %s" % ", ".join(unknown))
+    rules, unwatched = [], {}
+    for job in sorted(jobs, key=lambda item: item["name"]):
+        name, settings = job["name"], alerts.get(job["name"]) or {}
+        if not isinstance(settings, dict):
+            raise JobSpecError("job %s: its alert settings must be a mapping, not %r" % (name, settings))
+        severity = settings.get("severity")
+        if severity is not None and not (isinstance(severity, str) and _ALERT_NAME.match(severity)):
+            raise JobSpecError("job %s: severity %r must be a word such as critical or warning" % (name, severity))
+        job_grace = duration_seconds(settings.get("grace", default_grace), "job %s: grace" % name)
+        if settings.get("enabled", True) is False:
+            unwatched[name] = "its alerts are turned off"
+            continue
+        if job.get("disabled"):
+            unwatched[name] = "disabled: it is not meant to run"
+            continue
+        if job.get("parent_job"):
+            unwatched[name] = "dependent: it runs when its parent succeeds, whose alerts cover it"
+            continue
+        gap = longest_gap_seconds(job.get("schedule") or "", job.get("timezone") or "", now=now)
+        selector = "{dkron_job=%s}" % _quoted(name)
+        rules.append(_rule(
+            "failed", name,
+            "max by (dkron_job) (dkron_job_last_error_timestamp_seconds%s)\n"
+            "  > max by (dkron_job) (dkron_job_last_success_timestamp_seconds%s)" % (selector, selector),
+            severity or ALERT_KINDS["failed"][1],
+            "Dkron job %s failed its last run." % name, failed_seconds))
+        if gap is None:
+            unwatched[name] = "its schedule has no next run to wait for (@manually, @at, @after)"
+            continue
+        threshold = gap + job_grace
+        rules.append(_rule(
+            "stale", name,
+            # A job that never succeeded is the never-ran or the failed alert's, not this one's.
+            "time() - max by (dkron_job) (dkron_job_last_success_timestamp_seconds%s) > %d\n"
+            "  and max by (dkron_job) (dkron_job_last_success_timestamp_seconds%s) > 0" % (selector, threshold, selector),
+            severity or ALERT_KINDS["stale"][1],
+            "Dkron job %s has not succeeded for %s (its longest gap %s plus a grace of %s)."
+            % (name, prometheus_duration(threshold), prometheus_duration(gap), prometheus_duration(job_grace))))
+        rules.append(_rule(
+            "never_ran", name,
+            "max by (dkron_job) (dkron_job_success_count%s + dkron_job_error_count%s) == 0" % (selector, selector),
+            severity or ALERT_KINDS["never_ran"][1],
+            "Dkron job %s has not run once in %s." % (name, prometheus_duration(threshold)), threshold))
+    return rules, unwatched

@@ -1,0 +1,187 @@
+"""Alert rules from the job set: robfig/cron's next runs (held to what robfig/cron itself computes),
+the longest gap between runs, and the rules as Prometheus evaluates them (`promtool test rules`,
+from Debian's prometheus package, which scripts/setup.sh unpacks into the cache)."""
+
+import json
+import os
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_alert_rules import (
+    job_alert_rules,
+    longest_gap_seconds,
+    robfig_next,
+)
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_schedule import parse_schedule
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_validation import JobSpecError, load_zone
+
+FIXTURE = Path(__file__).parent / "fixtures" / "robfig_next.json"
+PROMTOOL = os.environ.get("HACRON_PROMTOOL") or os.path.join(
+    os.environ.get("HACRON_CACHE") or os.path.expanduser("~/.cache/hacron"), "prometheus", "usr", "bin", "promtool")
+HOUR = 3600
+# The day before Europe/Berlin's clocks go back (25 October 2026), and that day itself.
+BEFORE_CHANGE = datetime(2026, 10, 24, 12, 0, tzinfo=timezone.utc)
+ON_CHANGE_DAY = datetime(2026, 10, 25, 0, 30, tzinfo=timezone.utc)
+
+
+def _utc(text):
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@pytest.mark.parametrize("case", json.loads(FIXTURE.read_text())["cases"],
+                         ids=lambda case: "%s|%s|%s" % (case["spec"], case["zone"], case["start"][:10]))
+def test_next_runs_are_robfig_crons(case):
+    _kind, parsed, _zone = parse_schedule(case["spec"])
+    zone, moment, runs = load_zone(case["zone"]), _utc(case["start"]), []
+    for _index in case["next"]:
+        moment = robfig_next(parsed, moment, zone)
+        runs.append(int(moment.timestamp()))
+    assert runs == case["next"]
+
+
+@pytest.mark.parametrize("schedule, zone, now, gap", [
+    # Clocks going back make one day 25 hours long, before the change and on its day alike.
+    ("0 0 3 * * *", "Europe/Berlin", BEFORE_CHANGE, 25 * HOUR),
+    ("0 0 3 * * *", "Europe/Berlin", ON_CHANGE_DAY, 25 * HOUR),
+    ("TZ=America/New_York 0 0 3 * * *", "", BEFORE_CHANGE, 25 * HOUR),
+    ("0 0 3 * * *", "UTC", BEFORE_CHANGE, 24 * HOUR),
+    ("0 0 3 * * *", "", BEFORE_CHANGE, 24 * HOUR),
+    # 02:30 does not exist on the day clocks go forward: robfig/cron skips that day's run.
+    ("0 30 2 * * *", "Europe/Berlin", BEFORE_CHANGE, 47 * HOUR),
+    # From 02:50 CET the day before to 02:00 CEST the day after the change.
+    ("0 */10 2 * * *", "Europe/Berlin", BEFORE_CHANGE, 46 * HOUR + 10 * 60),
+    # Too frequent to follow for a year (every 10 s in hour 2): the days around each change are.
+    ("*/10 * 2 * * *", "Europe/Berlin", BEFORE_CHANGE, 46 * HOUR + 10),
+    ("@every 5m", "", BEFORE_CHANGE, 300),
+    ("@hourly", "Europe/Berlin", BEFORE_CHANGE, HOUR),
+    ("0 0 0 29 2 *", "", BEFORE_CHANGE, 4 * 365 * 24 * HOUR + 24 * HOUR),
+    ("@manually", "", BEFORE_CHANGE, None),
+    ("@at 2030-01-31T02:00:00Z", "", BEFORE_CHANGE, None),
+])
+def test_longest_gap_follows_the_scheduler(schedule, zone, now, gap):
+    assert longest_gap_seconds(schedule, zone, now=now) == gap
+
+
+JOBS = [
+    {"name": "nightly-backup", "schedule": "0 0 3 * * *", "timezone": "Europe/Berlin"},
+    {"name": "every-five", "schedule": "@every 5m"},
+    {"name": "by-hand", "schedule": "@manually"},
+    {"name": "switched-off", "schedule": "@every 1m", "disabled": True},
+    {"name": "child", "parent_job": "nightly-backup"},
+]
+ALERTS = {"nightly-backup": {"grace": "10m"}, "every-five": {"grace": "2m", "severity": "page"}}
+
+
+def _rules():
+    rules, unwatched = job_alert_rules(JOBS, alerts=ALERTS, now=BEFORE_CHANGE)
+    return rules, unwatched
+
+
+def test_rules_per_job_and_the_jobs_left_out():
+    rules, unwatched = _rules()
+    assert sorted((rule["alert"], rule["labels"]["dkron_job"]) for rule in rules) == [
+        ("DkronJobFailed", "by-hand"),
+        ("DkronJobFailed", "every-five"), ("DkronJobFailed", "nightly-backup"),
+        ("DkronJobNeverRan", "every-five"), ("DkronJobNeverRan", "nightly-backup"),
+        ("DkronJobStale", "every-five"), ("DkronJobStale", "nightly-backup"),
+    ]
+    assert set(unwatched) == {"by-hand", "switched-off", "child"}
+    assert "disabled" in unwatched["switched-off"] and "parent" in unwatched["child"]
+    assert {rule["labels"]["severity"] for rule in rules if rule["labels"]["dkron_job"] == "every-five"} == {"page"}
+
+
+@pytest.mark.parametrize("jobs, alerts, grace, message", [
+    (JOBS, {"nightly-backup": {"grace": "ten minutes"}}, "5m", "job nightly-backup: grace must be a duration"),
+    (JOBS, {}, "soon", "the alert grace must be a duration"),
+    (JOBS, {"no-such-job": {"grace": "1m"}}, "5m", "name jobs that are not declared: no-such-job"),
+    (JOBS, {"every-five": {"severity": "very bad"}}, "5m", "severity 'very bad' must be a word"),
+    ([{"schedule": "@every 1m"}], {}, "5m", "every job needs a name"),
+])
+def test_bad_settings_are_refused(jobs, alerts, grace, message):
+    with pytest.raises(JobSpecError, match=message):
+        job_alert_rules(jobs, grace=grace, alerts=alerts)
+
+
+def _promtool(tmp_path, rules, tests):
+    """Runs `promtool check rules` and `promtool test rules`; returns the test's output, failing on error."""
+    assert os.access(PROMTOOL, os.X_OK), "no promtool at %s: run scripts/setup.sh" % PROMTOOL
+    (tmp_path / "rules.yml").write_text(yaml.safe_dump({"groups": [{"name": "dkron-jobs", "rules": rules}]}))
+    (tmp_path / "tests.yml").write_text(yaml.safe_dump(
+        {"rule_files": ["rules.yml"], "evaluation_interval": "1m", "tests": tests}))
+    check = subprocess.run([PROMTOOL, "check", "rules", "rules.yml"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert check.returncode == 0, check.stdout + check.stderr
+    result = subprocess.run([PROMTOOL, "test", "rules", "tests.yml"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def _expected(rules, alert, job):
+    rule = next(rule for rule in rules if rule["alert"] == alert and rule["labels"]["dkron_job"] == job)
+    return [{"exp_labels": dict(rule["labels"]), "exp_annotations": dict(rule["annotations"])}]
+
+
+def _series(metric, job, value, samples, instances=("server-1", "server-2")):
+    """The same gauge from every server's exporter, as Prometheus scrapes it (one sample a minute)."""
+    return [{"series": '%s{dkron_job="%s", instance="%s"}' % (metric, job, instance), "values": "%s+0x%d" % (value, samples)}
+            for instance in instances]
+
+
+def _at(seconds):
+    return "%ds" % seconds
+
+
+def test_stale_fires_at_the_longest_gap_plus_grace_and_not_a_minute_before(tmp_path):
+    rules, _unwatched = _rules()
+    last_success = 60  # seconds after the start of promtool's clock
+    nightly = last_success + 25 * HOUR + 10 * 60  # 25 h gap (clocks go back) plus 10 min grace
+    five = last_success + 5 * 60 + 2 * 60  # @every 5m plus 2 min grace: 7 min
+    series = (_series("dkron_job_last_success_timestamp_seconds", "nightly-backup", last_success, 26 * 60)
+              + _series("dkron_job_last_success_timestamp_seconds", "every-five", last_success, 26 * 60)
+              + _series("dkron_job_success_count", "nightly-backup", 3, 26 * 60)
+              + _series("dkron_job_success_count", "every-five", 3, 26 * 60)
+              + _series("dkron_job_error_count", "nightly-backup", 0, 26 * 60)
+              + _series("dkron_job_error_count", "every-five", 0, 26 * 60)
+              # Old successes of the jobs that have no stale rule: nothing may fire for them.
+              + _series("dkron_job_last_success_timestamp_seconds", "by-hand", last_success, 26 * 60)
+              + _series("dkron_job_last_success_timestamp_seconds", "switched-off", last_success, 26 * 60))
+    five_stale = _expected(rules, "DkronJobStale", "every-five")
+    # Rules are evaluated once a minute, as Prometheus's default evaluation_interval does.
+    checks = [
+        (five - 60, "DkronJobStale", []),
+        (five, "DkronJobStale", []),  # exactly at the threshold: not yet past it
+        (five + 60, "DkronJobStale", five_stale),
+        (nightly - 60, "DkronJobStale", five_stale),
+        (nightly, "DkronJobStale", five_stale),
+        (nightly + 60, "DkronJobStale", five_stale + _expected(rules, "DkronJobStale", "nightly-backup")),
+    ]
+    tests = [{"interval": "1m", "input_series": series, "alert_rule_test": [
+        {"eval_time": _at(when), "alertname": name, "exp_alerts": alerts} for when, name, alerts in checks]}]
+    assert "SUCCESS" in _promtool(tmp_path, rules, tests)
+
+
+def test_failed_after_its_for_and_never_ran_after_the_threshold(tmp_path):
+    rules, _unwatched = _rules()
+    # every-five: a success at 60 s, then a failure at 120 s; the failed alert waits its 1 min for
+    # the retries. nightly-backup: no execution at all.
+    series = (_series("dkron_job_last_success_timestamp_seconds", "every-five", 60, 30)
+              + [{"series": 'dkron_job_last_error_timestamp_seconds{dkron_job="every-five", instance="server-1"}',
+                  "values": "0 0 120+0x28"}]
+              + _series("dkron_job_last_error_timestamp_seconds", "nightly-backup", 0, 1600)
+              + _series("dkron_job_last_success_timestamp_seconds", "nightly-backup", 0, 1600)
+              + _series("dkron_job_success_count", "nightly-backup", 0, 1600)
+              + _series("dkron_job_error_count", "nightly-backup", 0, 1600))
+    threshold = 25 * HOUR + 10 * 60
+    checks = [
+        (120, "DkronJobFailed", []),  # pending: the retries may still succeed
+        (180, "DkronJobFailed", _expected(rules, "DkronJobFailed", "every-five")),
+        (threshold - 60, "DkronJobNeverRan", []),
+        (threshold + 60, "DkronJobNeverRan", _expected(rules, "DkronJobNeverRan", "nightly-backup")),
+        (threshold + 60, "DkronJobStale", []),  # never succeeded: the never-ran alert's case
+    ]
+    tests = [{"interval": "1m", "input_series": series, "alert_rule_test": [
+        {"eval_time": _at(when), "alertname": name, "exp_alerts": alerts} for when, name, alerts in checks]}]
+    assert "SUCCESS" in _promtool(tmp_path, rules, tests)
