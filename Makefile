@@ -16,7 +16,7 @@ ARTIFACT := $(CACHE)/build/hacron-dkron-$(VERSION).tar.gz
 SANITY_ROOT := $(or $(TMPDIR),/tmp)/hacron-dkron-sanity
 
 .PHONY: help setup setup-venv lab lab-up lab-down lab-ping lab-converge lab-status test test-fast lint build sanity \
-        units integration molecule bench-converge bench-jobs bench-rolling ui-screenshot clean
+        units integration molecule bench-converge bench-jobs bench-rolling bench-exporter ui-screenshot clean
 
 help:
 	@echo "make lab        from nothing to a Dkron cluster on the lab (setup, hosts, site.yml, status)"
@@ -101,6 +101,9 @@ bench-converge: setup
 
 bench-jobs: setup
 	python bench/job_set.py
+
+bench-exporter: setup
+	python bench/exporter.py
 
 bench-rolling: setup
 	python bench/rolling_update.py
