@@ -9,6 +9,7 @@
 - ``longest_gap_seconds``: the longest time between two consecutive runs of a schedule, which is
   how long a healthy job may go without a success.
 - ``job_alert_rules``: per job, the stale (dead-man), failed and never-ran rules.
+- ``cluster_alert_rules``: no leader, a Raft voter missing, a member failed, an exporter down.
 
 The rules read the per-job gauges of the collection's exporter; ``max by (dkron_job)`` makes one
 alert per job however many servers export it.
@@ -39,6 +40,20 @@ _MAX_RUNS = 5000
 _ALERT_NAME = re.compile(r"^[A-Za-z0-9_.:-]+$")
 
 # What each kind of alert is called, how bad it is by default, and its one-line runbook.
+CLUSTER_ALERTS = {
+    "no_leader": ("DkronNoLeader", "critical",
+                  "No server reports a leader for longer than an election takes: no job is scheduled. Check "
+                  "that a majority of the servers is up (dkron_cluster_info) and read their logs."),
+    "voter_missing": ("DkronRaftVoterMissing", "critical",
+                      "A server the inventory expects is not a Raft voter: one more failure loses the majority. "
+                      "Start the server, or converge site.yml to bring it back."),
+    "member_failed": ("DkronMemberFailed", "warning",
+                      "A node of the cluster is failed in Dkron's member list: its tagged jobs do not run there. "
+                      "Check the host and its Dkron container."),
+    "exporter_down": ("DkronExporterDown", "warning",
+                      "Prometheus cannot scrape a server's exporter through the API proxy: the alerts above are "
+                      "blind there. Check nginx and hacron-dkron-exporter.service on that server."),
+}
 ALERT_KINDS = {
     "stale": ("DkronJobStale", "critical",
               "No success within the job's longest gap between two runs plus its grace: check that a node "
@@ -290,3 +305,33 @@ def job_alert_rules(jobs, grace="5m", failed_for="1m", alerts=None, now=None):
             severity or ALERT_KINDS["never_ran"][1],
             "Dkron job %s has not run once in %s." % (name, prometheus_duration(threshold)), threshold))
     return rules, unwatched
+
+
+def cluster_alert_rules(exporter_job="hacron_dkron_exporter", no_leader_for="1m", voter_missing_for="1m",
+                        member_failed_for="1m", exporter_down_for="2m"):
+    """The cluster's alert rules, as a list of Prometheus rule dicts. ``exporter_job`` is the
+    Prometheus job that scrapes the exporters; the ``*_for`` durations ride out an election and a
+    restart (a no-leader alert shorter than an election would page at every failover)."""
+    if not isinstance(exporter_job, str) or not _ALERT_NAME.match(exporter_job):
+        raise JobSpecError("the exporter's Prometheus job name %r must be a word" % (exporter_job,))
+    waits = {name: duration_seconds(value, "%s's for" % name) for name, value in (
+        ("no_leader", no_leader_for), ("voter_missing", voter_missing_for),
+        ("member_failed", member_failed_for), ("exporter_down", exporter_down_for))}
+    expressions = {
+        "no_leader": ("max(dkron_leader_answers) == 0", "No Dkron server reports a leader."),
+        "voter_missing": ("max by (server) (dkron_raft_expected_voter) == 0",
+                          "Dkron server {{ $labels.server }} is not a Raft voter."),
+        "member_failed": ('max(dkron_members{status="failed"}) > 0',
+                          "{{ $value }} Dkron member(s) failed."),
+        "exporter_down": ('up{job="%s"} == 0' % exporter_job,
+                          "The Dkron exporter on {{ $labels.instance }} cannot be scraped."),
+    }
+    rules = []
+    for kind, (expression, summary) in expressions.items():
+        alert, severity, runbook = CLUSTER_ALERTS[kind]
+        rule = dict(alert=alert, expr=expression, labels=dict(severity=severity),
+                    annotations=dict(summary=summary, runbook=runbook))
+        if waits[kind]:
+            rule["for"] = prometheus_duration(waits[kind])
+        rules.append(rule)
+    return rules

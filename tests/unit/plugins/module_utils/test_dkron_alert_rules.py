@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_alert_rules import (
+    cluster_alert_rules,
     job_alert_rules,
     longest_gap_seconds,
     robfig_next,
@@ -185,3 +186,49 @@ def test_failed_after_its_for_and_never_ran_after_the_threshold(tmp_path):
     tests = [{"interval": "1m", "input_series": series, "alert_rule_test": [
         {"eval_time": _at(when), "alertname": name, "exp_alerts": alerts} for when, name, alerts in checks]}]
     assert "SUCCESS" in _promtool(tmp_path, rules, tests)
+
+
+def _cluster_expected(rules, alert, summary, **labels):
+    rule = next(rule for rule in rules if rule["alert"] == alert)
+    return [{"exp_labels": dict(rule["labels"], **labels),
+             "exp_annotations": dict(rule["annotations"], summary=summary)}]
+
+
+def test_cluster_alerts_ride_out_an_election_and_fire_on_what_lasts(tmp_path):
+    rules = cluster_alert_rules()
+    exporters = ("server-1", "server-2", "server-3")
+    series = [
+        # A leader killed at 5 min: one scrape without a leader, then a new one. At 20 min, none for good.
+        *({"series": 'dkron_leader_answers{instance="%s"}' % name, "values": "1x4 0 1x13 0x20"} for name in exporters),
+        # server-3 stops voting at 10 min, as both other exporters read it.
+        *({"series": 'dkron_raft_expected_voter{instance="%s", server="server-3"}' % name, "values": "1x9 0x30"}
+          for name in exporters[:2]),
+        *({"series": 'dkron_raft_expected_voter{instance="%s", server="server-1"}' % name, "values": "1x40"}
+          for name in exporters[:2]),
+        {"series": 'dkron_members{instance="server-1", status="failed"}', "values": "0x9 1x30"},
+        {"series": 'up{job="hacron_dkron_exporter", instance="server-3:443"}', "values": "1x9 0x30"},
+    ]
+    checks = [
+        (6 * 60, "DkronNoLeader", []),  # the election: no alert
+        (7 * 60, "DkronNoLeader", []),
+        (20 * 60 + 50, "DkronNoLeader", []),  # pending for its minute
+        (21 * 60, "DkronNoLeader", _cluster_expected(rules, "DkronNoLeader", "No Dkron server reports a leader.")),
+        (10 * 60 + 50, "DkronRaftVoterMissing", []),
+        (11 * 60, "DkronRaftVoterMissing", _cluster_expected(
+            rules, "DkronRaftVoterMissing", "Dkron server server-3 is not a Raft voter.", server="server-3")),
+        (11 * 60, "DkronMemberFailed", _cluster_expected(rules, "DkronMemberFailed", "1 Dkron member(s) failed.")),
+        (11 * 60, "DkronExporterDown", []),
+        (12 * 60, "DkronExporterDown", _cluster_expected(
+            rules, "DkronExporterDown", "The Dkron exporter on server-3:443 cannot be scraped.",
+            instance="server-3:443", job="hacron_dkron_exporter")),
+    ]
+    tests = [{"interval": "1m", "input_series": series, "alert_rule_test": [
+        {"eval_time": _at(when), "alertname": name, "exp_alerts": alerts} for when, name, alerts in checks]}]
+    assert "SUCCESS" in _promtool(tmp_path, rules, tests)
+
+
+def test_cluster_rule_settings_are_checked():
+    with pytest.raises(JobSpecError, match="no_leader's for must be a duration"):
+        cluster_alert_rules(no_leader_for="a while")
+    with pytest.raises(JobSpecError, match="must be a word"):
+        cluster_alert_rules(exporter_job="dkron exporter")
