@@ -232,3 +232,17 @@ def test_cluster_rule_settings_are_checked():
         cluster_alert_rules(no_leader_for="a while")
     with pytest.raises(JobSpecError, match="must be a word"):
         cluster_alert_rules(exporter_job="dkron exporter")
+
+
+def test_the_filter_makes_a_rule_file_promtool_accepts(tmp_path):
+    from ansible.errors import AnsibleFilterError
+    from ansible_collections.hacron.dkron.plugins.filter.dkron_alert_rules import dkron_alert_rules
+
+    content = dkron_alert_rules(JOBS, grace="5m", alerts=ALERTS)
+    assert [group["name"] for group in content["groups"]] == ["hacron-dkron-jobs", "hacron-dkron-cluster"]
+    (tmp_path / "rules.yml").write_text(yaml.safe_dump(content))
+    check = subprocess.run([PROMTOOL, "check", "rules", "rules.yml"], cwd=tmp_path, capture_output=True, text=True,
+                           check=False)
+    assert check.returncode == 0 and "SUCCESS: 11 rules found" in check.stdout, check.stdout + check.stderr
+    with pytest.raises(AnsibleFilterError, match="job every-five: grace must be a duration"):
+        dkron_alert_rules(JOBS, alerts={"every-five": {"grace": "soonish"}})
