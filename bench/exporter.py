@@ -63,7 +63,7 @@ def main():
             print("stored %d jobs in %.1f s; ran %d of them" % (args.jobs, seconds, len(range(0, args.jobs, 10))))
 
             proxy = CountingProxy(server.api_url)
-            raft = [str(server.binary), "raft", "list-peers", "--rpc-addr", "127.0.0.1:%d" % server.rpc_port]
+            raft = [str(server.binary), "raft", "list-peers"]
             reader = exporter.DkronReader(proxy.url, [server.name], raft, cache_seconds=0.0)
             http = exporter.ThreadingHTTPServer(("127.0.0.1", 0), exporter.handler_for(reader))
             threading.Thread(target=http.serve_forever, daemon=True).start()

@@ -61,7 +61,7 @@ def exporter_jobs(dkron_cluster):
 
 
 def _reader(exporter, cluster, server, cache_seconds=60.0):
-    raft = [str(server.binary), "raft", "list-peers", "--rpc-addr", "127.0.0.1:%d" % server.rpc_port]
+    raft = [str(server.binary), "raft", "list-peers"]
     return exporter.DkronReader(server.api_url, SERVERS, raft, cache_seconds=cache_seconds)
 
 
@@ -102,7 +102,7 @@ def test_a_server_not_voting_is_reported(dkron_cluster):
     exporter = load_exporter()
     server = dkron_cluster.servers[0]
     reader = exporter.DkronReader(server.api_url, SERVERS + ["server-4"],
-                                  [str(server.binary), "raft", "list-peers", "--rpc-addr", "127.0.0.1:%d" % server.rpc_port])
+                                  [str(server.binary), "raft", "list-peers"])
     found = samples(reader.metrics())
     assert found[("dkron_raft_expected_voter", frozenset({("server", "server-4")}))] == 0
     assert found[("dkron_raft_expected_voters", frozenset())] == 4

@@ -258,3 +258,36 @@ def test_an_encrypted_overlay_is_made_only_where_the_kernel_can_encrypt(tmp_path
             assert made.rc != 0, "the network was created anyway"
     finally:
         server.run("docker network rm hacron-encrypted-probe")
+
+
+# --- the exporter -------------------------------------------------------------------------------
+
+def _metric(text, line_start):
+    """The value of the one sample whose line starts with ``line_start`` (name and labels)."""
+    values = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(line_start + " ")]
+    assert len(values) == 1, (line_start, values)
+    return values[0]
+
+
+def test_the_exporter_is_published_by_the_proxy_only(ca_file):
+    for server in SERVERS:
+        anonymous = requests.get(proxy_url(server, "/exporter/metrics"), verify=ca_file, timeout=10)
+        assert anonymous.status_code == 401
+        metrics = requests.get(proxy_url(server, "/exporter/metrics"), verify=ca_file, auth=(USER, PASSWORD),
+                               timeout=30)
+        assert metrics.status_code == 200, (server, metrics.text[:300])
+        text = metrics.text
+        assert _metric(text, "dkron_exporter_api_up") == 1
+        assert _metric(text, "dkron_leader_answers") == 1
+        assert _metric(text, "dkron_raft_voters") == 3
+        assert _metric(text, "dkron_raft_expected_voters") == 3
+        for name in SERVERS:
+            assert _metric(text, 'dkron_raft_expected_voter{server="%s"}' % name) == 1
+        assert _metric(text, 'dkron_members{status="alive"}') == 4
+        # Loopback only: the exporter's own port is not reachable from the controller.
+        listening = peer(server).check_output("ss -Htln sport = :9932")
+        assert "127.0.0.1:9932" in listening and "0.0.0.0:9932" not in listening, listening
+    answers = json.loads(subprocess.run(
+        ["python3", "-c", PROBE, *probe_arguments(ADDRESSES[SERVERS[0]], (9932,))],
+        capture_output=True, text=True, timeout=120, check=True).stdout)
+    assert answers["9932"] in ("refused", "no answer"), answers

@@ -10,7 +10,7 @@ at most once per --cache-seconds (one job list, one leader, one member list, one
 
     python3 hacron_dkron_exporter.py --api-url http://127.0.0.1:8080 --listen 127.0.0.1:9932 \
         --expected-server dkron-1 --expected-server dkron-2 --expected-server dkron-3 \
-        --raft-command '["docker", "exec", "dkron", "dkron", "raft", "list-peers", "--rpc-addr", "10.0.0.1:6868"]'
+        --raft-command '["docker", "exec", "dkron", "dkron", "raft", "list-peers"]'
 """
 
 import argparse
@@ -84,7 +84,8 @@ class Metrics:
 
 
 class DkronReader:
-    """Reads the cluster from one server's API (and Raft through ``raft_command``), cached."""
+    """Reads the cluster from one server's API, and Raft through ``raft_command`` (``dkron raft
+    list-peers`` without ``--rpc-addr``: the leader's RPC address is added), cached."""
 
     def __init__(self, api_url, expected_servers=(), raft_command=None, cache_seconds=15.0, timeout=5.0):
         self.api_url = api_url.rstrip("/")
@@ -109,11 +110,13 @@ class DkronReader:
         except (OSError, ValueError):
             return 0, None
 
-    def _voters(self):
-        if not self.raft_command:
+    def _voters(self, leader):
+        rpc_address = ((leader or {}).get("Tags") or {}).get("rpc_addr")
+        if not self.raft_command or not rpc_address:
             return None
+        command = list(self.raft_command) + ["--rpc-addr", rpc_address]
         try:
-            listing = subprocess.run(self.raft_command, capture_output=True, text=True, timeout=self.timeout, check=False)
+            listing = subprocess.run(command, capture_output=True, text=True, timeout=self.timeout, check=False)
         except (OSError, subprocess.TimeoutExpired):
             return None
         return raft_voters(listing.stdout) if listing.returncode == 0 else None
@@ -124,7 +127,7 @@ class DkronReader:
         jobs_status, jobs = self._get("/v1/jobs")
         leader_status, leader = self._get("/v1/leader")
         members_status, members = self._get("/v1/members")
-        voters = self._voters()
+        voters = self._voters(leader if leader_status == 200 and isinstance(leader, dict) else None)
         metrics.add("dkron_exporter_api_up", "Whether the server's API answered the job list (1) or not (0).",
                     1 if jobs_status == 200 and isinstance(jobs, list) else 0)
         metrics.add("dkron_leader_answers", "Whether the server reports a leader (1) or none (0).",
@@ -204,7 +207,7 @@ def main(argv=None):
     parser.add_argument("--listen", default="127.0.0.1:9932", help="host:port; keep it on loopback")
     parser.add_argument("--expected-server", action="append", default=[], help="a server expected to vote (repeat)")
     parser.add_argument("--raft-command", type=json.loads, default=None,
-                        help="JSON list: the command that runs `dkron raft list-peers`")
+                        help="JSON list: the command that runs `dkron raft list-peers` (the leader's --rpc-addr is added)")
     parser.add_argument("--cache-seconds", type=float, default=15.0, help="Prometheus's scrape interval")
     parser.add_argument("--timeout", type=float, default=5.0)
     args = parser.parse_args(argv)
