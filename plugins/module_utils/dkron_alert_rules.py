@@ -233,9 +233,11 @@ def _quoted(name):
     return '"%s"' % name.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def _rule(kind, job_name, expression, severity, summary, for_seconds=0):
-    alert, _severity, runbook = ALERT_KINDS[kind]
-    rule = dict(alert=alert, expr=expression, labels=dict(severity=severity, dkron_job=job_name),
+def _rule(kind, expression, summary, for_seconds=0, severity=None, **labels):
+    """One Prometheus rule dict; ``kind`` is an entry of ALERT_KINDS or CLUSTER_ALERTS, whose
+    severity applies unless ``severity`` is given."""
+    alert, default_severity, runbook = kind
+    rule = dict(alert=alert, expr=expression, labels=dict(labels, severity=severity or default_severity),
                 annotations=dict(summary=summary, runbook=runbook))
     if for_seconds:
         rule["for"] = prometheus_duration(for_seconds)
@@ -282,28 +284,27 @@ def job_alert_rules(jobs, grace="5m", failed_for="1m", alerts=None, now=None):
         gap = longest_gap_seconds(job.get("schedule") or "", job.get("timezone") or "", now=now)
         selector = "{dkron_job=%s}" % _quoted(name)
         rules.append(_rule(
-            "failed", name,
+            ALERT_KINDS["failed"],
             "max by (dkron_job) (dkron_job_last_error_timestamp_seconds%s)\n"
             "  > max by (dkron_job) (dkron_job_last_success_timestamp_seconds%s)" % (selector, selector),
-            severity or ALERT_KINDS["failed"][1],
-            "Dkron job %s failed its last run." % name, failed_seconds))
+            "Dkron job %s failed its last run." % name, failed_seconds, severity, dkron_job=name))
         if gap is None:
             unwatched[name] = "its schedule has no next run to wait for (@manually, @at, @after)"
             continue
         threshold = gap + job_grace
         rules.append(_rule(
-            "stale", name,
+            ALERT_KINDS["stale"],
             # A job that never succeeded is the never-ran or the failed alert's, not this one's.
             "time() - max by (dkron_job) (dkron_job_last_success_timestamp_seconds%s) > %d\n"
             "  and max by (dkron_job) (dkron_job_last_success_timestamp_seconds%s) > 0" % (selector, threshold, selector),
-            severity or ALERT_KINDS["stale"][1],
             "Dkron job %s has not succeeded for %s (its longest gap %s plus a grace of %s)."
-            % (name, prometheus_duration(threshold), prometheus_duration(gap), prometheus_duration(job_grace))))
+            % (name, prometheus_duration(threshold), prometheus_duration(gap), prometheus_duration(job_grace)),
+            severity=severity, dkron_job=name))
         rules.append(_rule(
-            "never_ran", name,
+            ALERT_KINDS["never_ran"],
             "max by (dkron_job) (dkron_job_success_count%s + dkron_job_error_count%s) == 0" % (selector, selector),
-            severity or ALERT_KINDS["never_ran"][1],
-            "Dkron job %s has not run once in %s." % (name, prometheus_duration(threshold)), threshold))
+            "Dkron job %s has not run once in %s." % (name, prometheus_duration(threshold)), threshold, severity,
+            dkron_job=name))
     return rules, unwatched
 
 
@@ -326,12 +327,5 @@ def cluster_alert_rules(exporter_job="hacron_dkron_exporter", no_leader_for="1m"
         "exporter_down": ('up{job="%s"} == 0' % exporter_job,
                           "The Dkron exporter on {{ $labels.instance }} cannot be scraped."),
     }
-    rules = []
-    for kind, (expression, summary) in expressions.items():
-        alert, severity, runbook = CLUSTER_ALERTS[kind]
-        rule = dict(alert=alert, expr=expression, labels=dict(severity=severity),
-                    annotations=dict(summary=summary, runbook=runbook))
-        if waits[kind]:
-            rule["for"] = prometheus_duration(waits[kind])
-        rules.append(rule)
-    return rules
+    return [_rule(CLUSTER_ALERTS[kind], expression, summary, waits[kind])
+            for kind, (expression, summary) in expressions.items()]

@@ -4,6 +4,7 @@ test runs it against a real cluster)."""
 import pytest
 
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_rolling import parse_raft_peers
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_schedule import rfc3339_time
 from plugins.module_utils.test_dkron_rolling import LIST_PEERS
 from support.exporter import load_exporter
 
@@ -21,6 +22,16 @@ exporter = load_exporter()
 ])
 def test_dkron_times(text, seconds):
     assert exporter.timestamp(text) == seconds
+
+
+@pytest.mark.parametrize("text", [
+    "2026-12-06T19:00:00Z", "2026-12-06T19:00:00.25Z", "2026-12-06T20:00:00+01:00", "2026-12-06T14:00:00-05:00",
+    "2026-03-29T01:59:59.999999Z",
+])
+def test_dkron_times_read_as_the_collection_reads_them(text):
+    # The exporter cannot import the collection's one RFC 3339 parser on the hosts: held together here
+    # on the whole seconds (rfc3339_time drops the fraction; the exporter keeps it, as tested above).
+    assert int(exporter.timestamp(text)) == rfc3339_time(text).timestamp()
 
 
 def test_raft_listing_read_as_the_collection_reads_it():

@@ -111,6 +111,7 @@ class DkronReader:
             return 0, None
 
     def _voters(self, leader):
+        """The voters' IDs as the leader's Raft lists them; None when there is no leader or no listing."""
         rpc_address = ((leader or {}).get("Tags") or {}).get("rpc_addr")
         if not self.raft_command or not rpc_address:
             return None
@@ -127,11 +128,12 @@ class DkronReader:
         jobs_status, jobs = self._get("/v1/jobs")
         leader_status, leader = self._get("/v1/leader")
         members_status, members = self._get("/v1/members")
-        voters = self._voters(leader if leader_status == 200 and isinstance(leader, dict) else None)
+        leader = leader if leader_status == 200 and isinstance(leader, dict) else None
+        voters = self._voters(leader)
         metrics.add("dkron_exporter_api_up", "Whether the server's API answered the job list (1) or not (0).",
                     1 if jobs_status == 200 and isinstance(jobs, list) else 0)
         metrics.add("dkron_leader_answers", "Whether the server reports a leader (1) or none (0).",
-                    1 if leader_status == 200 and isinstance(leader, dict) else 0)
+                    1 if leader else 0)
         for job in jobs if isinstance(jobs, list) else []:
             labels = {"dkron_job": job.get("name", "")}
             metrics.add("dkron_job_last_success_timestamp_seconds", "The job's last successful run, 0 for none.",
