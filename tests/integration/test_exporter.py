@@ -140,3 +140,28 @@ def test_a_server_that_does_not_answer():
     assert found[("dkron_exporter_api_up", frozenset())] == 0
     assert found[("dkron_leader_answers", frozenset())] == 0
     assert not [key for key in found if key[0].startswith("dkron_job_")]
+
+
+def test_a_stopped_server_is_a_failed_member_and_a_missing_voter(dkron_cluster_to_lose_its_leader):
+    """A voter that is down stays in Raft's configuration: the exporter reports it missing all the
+    same, since it no longer counts towards a quorum (the DkronRaftVoterMissing alert)."""
+    cluster = dkron_cluster_to_lose_its_leader
+    exporter = load_exporter()
+    stopped = cluster.followers()[0]
+    stopped.stop()
+    reader_server = next(server for server in cluster.servers if server is not stopped)
+    reader = exporter.DkronReader(reader_server.api_url, SERVERS, [str(reader_server.binary), "raft", "list-peers"],
+                                  cache_seconds=0)
+    deadline = time.monotonic() + 60
+    found = {}
+    while time.monotonic() < deadline:
+        found = samples(reader.metrics())
+        if found.get(("dkron_members", frozenset({("status", "failed")}))) == 1:
+            break
+        time.sleep(1)
+    assert found[("dkron_members", frozenset({("status", "failed")}))] == 1
+    assert found[("dkron_server_alive", frozenset({("server", stopped.name)}))] == 0
+    assert found[("dkron_raft_voters", frozenset())] == 3  # still in the configuration
+    assert found[("dkron_raft_expected_voter", frozenset({("server", stopped.name)}))] == 0
+    for name in set(SERVERS) - {stopped.name}:
+        assert found[("dkron_raft_expected_voter", frozenset({("server", name)}))] == 1

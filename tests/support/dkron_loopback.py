@@ -83,6 +83,8 @@ class LoopbackServer:
             "advertise-rpc-port: %d" % self.rpc_port,
             "bootstrap-expect: %d" % bootstrap_expect,
             "disable-usage-stats: true",
+            # As the dkron role configures the servers (dkron_enable_prometheus).
+            "enable-prometheus: true",
             "log-level: info",
             "tags:",
             "  node: %s" % self.name,

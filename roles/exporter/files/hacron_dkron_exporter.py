@@ -154,10 +154,13 @@ class DkronReader:
                 metrics.add("dkron_job_status", "The job's last status: 1 for the one it has.",
                             1 if candidate == status else 0, dict(labels, status=candidate))
         counts = dict.fromkeys(MEMBER_STATUSES, 0)
+        alive_servers = set()
         for member in members if members_status == 200 and isinstance(members, list) else []:
             status = member.get("statusText") or "none"
             counts[status if status in counts else "none"] += 1
             if (member.get("Tags") or {}).get("server") == "true":
+                if status == "alive":
+                    alive_servers.add(member.get("Name", ""))
                 metrics.add("dkron_server_alive", "Whether a server the members list holds is alive (1) or not (0).",
                             1 if status == "alive" else 0, {"server": member.get("Name", "")})
         for status in MEMBER_STATUSES:
@@ -165,8 +168,10 @@ class DkronReader:
         if voters is not None:
             metrics.add("dkron_raft_voters", "Raft voters, from dkron raft list-peers.", len(voters))
             for server in self.expected_servers:
-                metrics.add("dkron_raft_expected_voter", "Whether a server expected to vote is a Raft voter (1) or not (0).",
-                            1 if server in voters else 0, {"server": server})
+                # A voter that is down still counts in the Raft configuration, but not towards a quorum.
+                metrics.add("dkron_raft_expected_voter",
+                            "Whether a server expected to vote is an alive Raft voter (1) or not (0).",
+                            1 if server in voters and server in alive_servers else 0, {"server": server})
         metrics.add("dkron_raft_expected_voters", "Servers the inventory expects to vote.", len(self.expected_servers))
         metrics.add("dkron_exporter_refresh_seconds", "How long the last reading of the cluster took.",
                     time.monotonic() - started)
