@@ -16,7 +16,7 @@ ARTIFACT := $(CACHE)/build/hacron-dkron-$(VERSION).tar.gz
 SANITY_ROOT := $(or $(TMPDIR),/tmp)/hacron-dkron-sanity
 
 .PHONY: help setup setup-venv lab lab-up lab-down lab-ping lab-converge lab-status test test-fast lint build sanity \
-        units integration molecule bench-converge bench-jobs bench-rolling bench-exporter ui-screenshot clean
+        units integration molecule bench-converge bench-jobs bench-rolling bench-exporter ui-screenshot alerts-screenshot clean
 
 help:
 	@echo "make lab        from nothing to a Dkron cluster on the lab (setup, hosts, site.yml, status)"
@@ -116,6 +116,20 @@ ui-screenshot: setup-venv
 	pip install -q playwright
 	DKRON_API_PASSWORD=lab-only-password python scripts/ui_screenshot.py --url https://172.30.0.11/ui/ \
 	  --user admin --ca $(HACRON_CACHE)/lab-ca.crt --out $(CACHE)/ui.png
+
+# Prometheus's alerts page on the lab's monitoring host, where it listens on loopback: through an
+# SSH tunnel from local port 19090, closed after the screenshot. Debian's Prometheus serves its
+# classic pages (no React UI is built), so the alerts are at /classic/alerts.
+LAB_MONITOR := 172.30.0.21
+LAB_SSH := ssh -i $(HACRON_CACHE)/lab-ssh/id_ed25519 -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+  -o LogLevel=ERROR -o ExitOnForwardFailure=yes
+alerts-screenshot: setup-venv
+	@command -v chromium >/dev/null || { echo "needs Debian's chromium: apt install chromium"; exit 1; }
+	pip install -q playwright
+	$(LAB_SSH) -f -L 127.0.0.1:19090:127.0.0.1:9090 root@$(LAB_MONITOR) sleep 60
+	# The firing and pending alerts unfolded, to show their labels (which job, which server).
+	python scripts/ui_screenshot.py --url http://127.0.0.1:19090/classic/alerts --out $(CACHE)/alerts.png \
+	  --click 'tr.alert-danger.alert_header' --click 'tr.alert-warning.alert_header'
 
 clean:
 	rm -rf $(CACHE)/build $(SANITY_ROOT) .pytest_cache

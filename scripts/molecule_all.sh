@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs the molecule scenarios side by side, each on hosts and a network of its own, and prints
 # each one's wall time and result. On a 2-core machine two at once already keep both cores busy (94 %
-# measured), so the order hardly changes the total; all four at once leaves no scenario waiting for a
-# lane at the end of the run. MOLECULE_JOBS=1 runs them one after another.
+# measured), so the order hardly changes the total; all five at once leaves no scenario waiting for a
+# lane at the end of the run (most of the monitoring scenario's time is waiting for alerts).
+# MOLECULE_JOBS=1 runs them one after another.
 #
 #   scripts/molecule_all.sh [SCENARIO ...]     default: every scenario in the table below
 #
-# Knobs: MOLECULE_JOBS (scenarios at once, default 4), MOLECULE_TIMEOUT (per scenario, default
+# Knobs: MOLECULE_JOBS (scenarios at once, default 5), MOLECULE_TIMEOUT (per scenario, default
 # 4500 s: the CI limit is 90 minutes, and four scenarios at once on two cores are slow).
 # Logs: .cache/logs/molecule-<scenario>.log, each line stamped with the seconds since its start.
 set -uo pipefail
@@ -14,7 +15,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 LOGS="$ROOT/.cache/logs"
 mkdir -p "$LOGS"
-JOBS="${MOLECULE_JOBS:-4}"
+JOBS="${MOLECULE_JOBS:-5}"
 TIMEOUT="${MOLECULE_TIMEOUT:-4500}"
 
 # scenario, host name prefix, network (/24), Debian suite, host image. `default` converges from
@@ -24,6 +25,7 @@ default        molecule 172.31.0 bookworm hacron/lab-host
 overlay        overlay  172.31.1 trixie   hacron/lab-host-seeded
 rolling_update rolling  172.31.2 bookworm hacron/lab-host-seeded
 scaling        scaling  172.31.3 bookworm hacron/lab-host-seeded
+monitoring     monitor  172.31.4 bookworm hacron/lab-host-seeded
 "
 
 wanted=("$@")

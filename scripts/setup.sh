@@ -87,20 +87,24 @@ if ! cmp -s "$ROOT/scripts/ansible_test_get_pip.py" "$get_pip"; then
   install -D -m 0644 "$ROOT/scripts/ansible_test_get_pip.py" "$get_pip"
 fi
 
-# --- promtool, for the alert rules' unit tests -------------------------------------------------
-# From Debian's prometheus package, unpacked into the cache rather than installed: installing it
-# would start a Prometheus server on this machine.
-promtool="$CACHE/prometheus/usr/bin/promtool"
-if [[ -x "$promtool" ]]; then
-  reuse "promtool ($("$promtool" --version 2>&1 | head -1 | cut -d' ' -f3))"
-else
-  say "unpacking promtool from Debian's prometheus package"
-  mkdir -p "$CACHE/debs/prometheus"
-  (cd "$CACHE/debs/prometheus" && { apt-get download -qq prometheus 2>/dev/null || { apt-get update -qq && apt-get download -qq prometheus; }; })
-  dpkg-deb -x "$(ls -t "$CACHE"/debs/prometheus/prometheus_*.deb | head -1)" "$CACHE/prometheus"
-  "$promtool" --version >/dev/null
-  made "promtool"
-fi
+# --- promtool and amtool, for the alert rules' and the monitoring role's unit tests -------------
+# From Debian's prometheus and prometheus-alertmanager packages, unpacked into the cache rather
+# than installed: installing them would start the servers on this machine.
+unpack_tool() {
+  local package=$1 tool="$CACHE/prometheus/usr/bin/$2"
+  if [[ -x "$tool" ]]; then
+    reuse "$2 ($("$tool" --version 2>&1 | head -1 | cut -d' ' -f3))"
+    return
+  fi
+  say "unpacking $2 from Debian's $package package"
+  mkdir -p "$CACHE/debs/$package"
+  (cd "$CACHE/debs/$package" && { apt-get download -qq "$package" 2>/dev/null || { apt-get update -qq && apt-get download -qq "$package"; }; })
+  dpkg-deb -x "$(ls -t "$CACHE/debs/$package/${package}"_*.deb | head -1)" "$CACHE/prometheus"
+  "$tool" --version >/dev/null
+  made "$2"
+}
+unpack_tool prometheus promtool
+unpack_tool prometheus-alertmanager amtool
 
 if [[ "${SETUP_SKIP_IMAGES:-0}" == 1 ]]; then
   say "SETUP_SKIP_IMAGES=1: stopping before the Docker work"

@@ -1,4 +1,6 @@
-"""A screenshot of Dkron's UI reached through the API proxy, after logging in with basic auth.
+"""A screenshot of one of the cluster's web pages: Dkron's UI reached through the API proxy, after
+logging in with basic auth, or Prometheus's alerts page on a monitoring host, through an SSH tunnel
+to its loopback address (`make alerts-screenshot`; no credentials or CA then).
 
 Drives Debian's chromium (apt install chromium) with Playwright's Python package, which brings
 its driver but no browser (`make ui-screenshot` installs it into the virtualenv). The TLS
@@ -7,6 +9,8 @@ CA is added to a throwaway one in the run's own HOME.
 
     python scripts/ui_screenshot.py --url https://172.30.0.11/ui/ --user admin \
         --ca ~/.cache/hacron/lab-ca.crt --out ui.png      # the password from DKRON_API_PASSWORD
+    python scripts/ui_screenshot.py --url http://127.0.0.1:19090/classic/alerts --out alerts.png \
+        --click 'tr.alert-danger.alert_header' --click 'tr.alert-warning.alert_header'
 """
 
 import argparse
@@ -30,20 +34,23 @@ def trust_ca_in_nss(home, ca_path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--url", required=True, help="the UI's address through the proxy, ending in /ui/")
+    parser.add_argument("--url", required=True, help="the page: the UI through the proxy (ending in /ui/), or a tunnel's")
     parser.add_argument("--user", default=os.environ.get("DKRON_API_USERNAME"))
     parser.add_argument("--ca", default=os.environ.get("DKRON_API_CA_PATH"), help="the CA certificate to trust")
     parser.add_argument("--out", default="ui.png")
+    parser.add_argument("--click", action="append", default=[],
+                        help="a CSS selector whose elements are clicked before the screenshot (repeatable)")
     parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
     args = parser.parse_args()
     password = os.environ.get("DKRON_API_PASSWORD")
-    if not (args.user and password and args.ca):
-        sys.exit("give --user (or DKRON_API_USERNAME), DKRON_API_PASSWORD and --ca (or DKRON_API_CA_PATH)")
-    if not shutil.which("certutil"):
+    if args.url.startswith("https:") and not (args.user and password and args.ca):
+        sys.exit("through the proxy, give --user (or DKRON_API_USERNAME), DKRON_API_PASSWORD and --ca (or DKRON_API_CA_PATH)")
+    if args.ca and not shutil.which("certutil"):
         sys.exit("certutil is missing: apt install libnss3-tools")
 
     with tempfile.TemporaryDirectory() as home, sync_playwright() as playwright:
-        trust_ca_in_nss(home, args.ca)
+        if args.ca:
+            trust_ca_in_nss(home, args.ca)
         browser = playwright.chromium.launch(
             executable_path=args.chromium,
             env=dict(os.environ, HOME=home),
@@ -53,13 +60,16 @@ def main():
         )
         try:
             context = browser.new_context(
-                http_credentials={"username": args.user, "password": password},
+                http_credentials={"username": args.user, "password": password} if args.user else None,
                 viewport={"width": 1280, "height": 800},
             )
             page = context.new_page()
             response = page.goto(args.url, wait_until="networkidle")
             if response is None or response.status != 200:
-                sys.exit("the UI answered %s" % (response.status if response else "nothing"))
+                sys.exit("the page answered %s" % (response.status if response else "nothing"))
+            for selector in args.click:
+                for element in page.query_selector_all(selector):
+                    element.click()
             page.screenshot(path=args.out, full_page=True)
             print("%s: %s, title %r" % (args.out, args.url, page.title()))
         finally:

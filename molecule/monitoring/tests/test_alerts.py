@@ -70,7 +70,7 @@ def test_prometheus_and_alertmanager_listen_on_loopback_only():
 
 def test_every_server_is_scraped_through_the_proxy():
     targets = prometheus("/api/v1/targets?state=active")["data"]["activeTargets"]
-    exporters = {target["labels"]["server"]: target for target in targets
+    exporters = {target["labels"]["instance"]: target for target in targets
                  if target["labels"]["job"] == "hacron_dkron_exporter"}
     assert sorted(exporters) == sorted(SERVERS)
     for server, target in exporters.items():
@@ -80,14 +80,27 @@ def test_every_server_is_scraped_through_the_proxy():
              timeout=60, interval=3, what="every target up (the exporters and Dkron's own /metrics)")
 
 
+_STATUS_AS = """
+import base64, ssl, sys, urllib.error, urllib.request
+user, password, url = sys.argv[1:4]
+context = ssl.create_default_context(cafile="/etc/hacron/tls/ca.crt")
+token = base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+request = urllib.request.Request(url, headers={"Authorization": "Basic " + token})
+try:
+    print(urllib.request.urlopen(request, context=context, timeout=10).status)
+except urllib.error.HTTPError as error:
+    print(error.code)
+"""
+
+
 def test_the_metrics_user_reads_the_metrics_and_nothing_else():
-    server = ADDRESSES[SERVERS[0]]
-    host = peer(MONITOR)
-    curl = "curl -s -o /dev/null -w '%%{http_code}' --cacert /etc/hacron/tls/ca.crt -u prometheus:%s https://%s%s"
-    password = "molecule-metrics-password"
-    assert host.check_output(curl, password, server, "/exporter/metrics") == "200"
-    assert host.check_output(curl, password, server, "/metrics") == "200"
-    assert host.check_output(curl, password, server, "/v1/jobs") == "401"
+    def status(path):
+        url = "https://%s%s" % (ADDRESSES[SERVERS[0]], path)
+        return peer(MONITOR).check_output("python3 -c %s prometheus molecule-metrics-password %s", _STATUS_AS, url)
+    assert status("/exporter/metrics") == "200"
+    assert status("/metrics") == "200"
+    assert status("/v1/jobs") == "401"
+    assert status("/ui/") == "401"
 
 
 def test_the_declared_jobs_are_applied_and_run():
