@@ -179,3 +179,64 @@ def test_a_host_both_in_the_cluster_and_taken_out_of_it_is_named(tmp_path):
     assert result.returncode != 0
     assert "Hosts taken out of the cluster (dkron_removed_group) and still in dkron: s3" in " ".join(result.stdout.split())
     assert HOST_PLAY not in result.stdout
+
+
+# Alerting: the monitoring settings are refused by name before any host is contacted.
+MONITORING = {"dkron_monitoring_hosts": ["s1"], "monitoring_scrape_password": "a-scrape-password",
+              "api_proxy_metrics_users": [{"name": "prometheus", "password": "a-scrape-password"}]}
+
+
+def test_a_monitoring_host_outside_the_inventory_is_refused(tmp_path):
+    rc, out = site(tmp_path, servers=["s1"], host_vars=dict(MONITORING, dkron_monitoring_hosts=["monitor-9"]))
+    assert rc != 0
+    assert "dkron_monitoring_hosts names monitor-9, which the inventory does not have" in " ".join(out.split()), out
+    assert HOST_PLAY not in out
+
+
+def test_a_receiver_without_an_address_is_refused_without_printing_urls(tmp_path):
+    receivers = [{"type": "webhook", "url": "https://alerts.example.com/hook-SECRET-TOKEN"},
+                 {"type": "slack", "channel": "#cron"}]
+    rc, out = site(tmp_path, servers=["s1"], host_vars=dict(MONITORING, monitoring_receivers=receivers))
+    assert rc != 0
+    assert "monitoring_receivers #2 (slack)" in " ".join(out.split()), out
+    assert "SECRET-TOKEN" not in out
+    assert HOST_PLAY not in out
+
+
+def test_an_email_receiver_needs_a_mail_server(tmp_path):
+    receivers = [{"type": "email", "to": "ops@example.com"}]
+    rc, out = site(tmp_path, servers=["s1"], host_vars=dict(MONITORING, monitoring_receivers=receivers))
+    assert rc != 0
+    assert "monitoring_smtp needs smarthost" in " ".join(out.split()), out
+    assert HOST_PLAY not in out
+
+
+@pytest.mark.parametrize("settings, named", [
+    ({"monitoring_alert_grace": "ten minutes"}, "the alert grace must be a duration such as 5m or 1h30m, not 'ten minutes'"),
+    ({"dkron_jobs": [{"name": "nightly", "schedule": "@daily", "command": "true"}],
+      "monitoring_job_alerts": {"nightly": {"grace": "soon"}}},
+     "job nightly: grace must be a duration such as 5m or 1h30m, not 'soon'"),
+    ({"monitoring_job_alerts": {"not-declared": {"grace": "5m"}}},
+     "alert settings name jobs that are not declared: not-declared"),
+    ({"monitoring_group_wait": "half a minute"}, "monitoring_group_wait is half a minute, which is no duration"),
+])
+def test_a_grace_or_interval_that_is_not_a_duration_is_refused(tmp_path, settings, named):
+    rc, out = site(tmp_path, servers=["s1"], host_vars=dict(MONITORING, **settings))
+    assert rc != 0
+    assert named in " ".join(out.split()), out
+    assert HOST_PLAY not in out
+
+
+def test_monitoring_without_a_scrape_password_is_refused(tmp_path):
+    rc, out = site(tmp_path, servers=["s1"], host_vars=dict(MONITORING, monitoring_scrape_password=""))
+    assert rc != 0
+    assert "monitoring_scrape_password is empty or shorter than 12 characters" in " ".join(out.split()), out
+    assert HOST_PLAY not in out
+
+
+def test_good_monitoring_settings_pass_the_preflight(tmp_path):
+    receivers = [{"type": "slack", "url": "https://hooks.example.com/T/B/X"}]
+    rc, out = site(tmp_path, servers=["s1"], host_vars=dict(MONITORING, monitoring_receivers=receivers))
+    # The checks pass; the run goes on to the hosts and fails there (they do not exist).
+    assert rc != 0
+    assert HOST_PLAY in out
