@@ -25,7 +25,7 @@ default        molecule 172.31.0 bookworm hacron/lab-host
 overlay        overlay  172.31.1 trixie   hacron/lab-host-seeded
 rolling_update rolling  172.31.2 bookworm hacron/lab-host-seeded
 scaling        scaling  172.31.3 bookworm hacron/lab-host-seeded
-monitoring     monitor  172.31.4 bookworm hacron/lab-host-seeded
+monitoring     monitor  172.31.4 trixie   hacron/lab-host-seeded
 "
 
 wanted=("$@")

@@ -37,6 +37,18 @@ options:
     description: The Prometheus job that scrapes the exporters.
     type: str
     default: hacron_dkron_exporter
+  job_defaults:
+    description:
+      - Settings every job takes unless it sets them itself (the reconcile's C(dkron_job_defaults)), such
+        as a common C(timezone) or C(disabled).
+    type: dict
+    default: {}
+  reconcile_max_age:
+    description:
+      - With a duration, a third group of rules on the scheduled reconcile's metrics (drift found, a
+        failed run, no run for longer than this). Empty, none.
+    type: str
+    default: ""
 """
 
 EXAMPLES = r"""
@@ -50,7 +62,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: A Prometheus rule file's content, one group of job rules and one of cluster rules.
+  description:
+    - A Prometheus rule file's content, one group of job rules and one of cluster rules, and one of
+      the scheduled reconcile's rules when O(reconcile_max_age) is given.
   type: dict
 """
 
@@ -59,20 +73,30 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_alert_rules import (
     cluster_alert_rules,
     job_alert_rules,
+    reconcile_alert_rules,
 )
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_validation import JobSpecError
 
 
-def dkron_alert_rules(jobs, grace="5m", alerts=None, exporter_job="hacron_dkron_exporter"):
+def dkron_alert_rules(jobs, grace="5m", alerts=None, exporter_job="hacron_dkron_exporter", reconcile_max_age="",
+                      job_defaults=None):
     if not isinstance(jobs, list):
         raise AnsibleFilterError("dkron_alert_rules takes the list of jobs, not %s" % type(jobs).__name__)
+    if not isinstance(job_defaults or {}, dict):
+        raise AnsibleFilterError("dkron_alert_rules: job_defaults must be a mapping")
+    # As dkron_job_set applies them: a job's own setting wins.
+    jobs = [dict(job_defaults or {}, **{key: value for key, value in job.items() if value is not None})
+            if isinstance(job, dict) else job for job in jobs]
     try:
         rules, _unwatched = job_alert_rules(jobs, grace=grace, alerts=alerts or {})
         cluster = cluster_alert_rules(exporter_job=exporter_job)
+        reconcile = reconcile_alert_rules(reconcile_max_age) if reconcile_max_age else None
     except JobSpecError as error:
         raise AnsibleFilterError("dkron_alert_rules: %s" % error)
-    return {"groups": [{"name": "hacron-dkron-jobs", "rules": rules},
-                       {"name": "hacron-dkron-cluster", "rules": cluster}]}
+    groups = [{"name": "hacron-dkron-jobs", "rules": rules}, {"name": "hacron-dkron-cluster", "rules": cluster}]
+    if reconcile is not None:
+        groups.append({"name": "hacron-dkron-reconcile", "rules": reconcile})
+    return {"groups": groups}
 
 
 class FilterModule(object):

@@ -54,6 +54,17 @@ CLUSTER_ALERTS = {
                       "Prometheus cannot scrape a server's exporter through the API proxy: the alerts above are "
                       "blind there. Check nginx and hacron-dkron-exporter.service on that server."),
 }
+RECONCILE_ALERTS = {
+    "drifted": ("DkronJobsDrifted", "warning",
+                "The scheduled reconcile found jobs that differ from the inventory (changed, added or removed "
+                "by hand): read its report (last.json) and move the change into the inventory or let it go."),
+    "failed": ("DkronReconcileFailed", "warning",
+               "The scheduled reconcile could not apply or compare every declared job: read "
+               "journalctl -u hacron-reconcile.service and its report (last.json)."),
+    "not_running": ("DkronReconcileNotRunning", "warning",
+                    "The scheduled reconcile has not reported for longer than it should: check "
+                    "hacron-reconcile.timer and the node exporter on the control host."),
+}
 ALERT_KINDS = {
     "stale": ("DkronJobStale", "critical",
               "No success within the job's longest gap between two runs plus its grace: check that a node "
@@ -329,3 +340,18 @@ def cluster_alert_rules(exporter_job="hacron_dkron_exporter", no_leader_for="1m"
     }
     return [_rule(CLUSTER_ALERTS[kind], expression, summary, waits[kind])
             for kind, (expression, summary) in expressions.items()]
+
+
+def reconcile_alert_rules(max_age="1h"):
+    """The scheduled reconcile's alert rules (its metrics, written by playbooks/reconcile.yml with
+    dkron_reconcile_metrics_file and served by a node exporter): drift found, a run that failed,
+    and no run for longer than ``max_age``."""
+    max_age_seconds = duration_seconds(max_age, "the reconcile's max age")
+    expressions = {
+        "drifted": ("sum(hacron_reconcile_drift_jobs) > 0",
+                    "The scheduled reconcile found {{ $value }} job(s) drifted from the inventory."),
+        "failed": ("min(hacron_reconcile_ok) == 0", "The scheduled reconcile failed its last run."),
+        "not_running": ("time() - max(hacron_reconcile_last_run_timestamp_seconds) > %d" % max_age_seconds,
+                        "The scheduled reconcile has not run for %s." % prometheus_duration(max_age_seconds)),
+    }
+    return [_rule(RECONCILE_ALERTS[kind], expression, summary) for kind, (expression, summary) in expressions.items()]

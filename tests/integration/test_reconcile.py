@@ -6,6 +6,9 @@ declaration failing the run with a report.
 """
 
 import json
+import os
+import subprocess
+import time
 
 import pytest
 import yaml
@@ -37,6 +40,7 @@ def site(tmp_path_factory, dkron_cluster):
             "dkron_jobs_set_name": "reconcile-test",
             "dkron_jobs_purge": True,
             "dkron_reconcile_report": str(report),
+            "dkron_reconcile_metrics_file": str(report.with_name("reconcile.prom")),
             "dkron_job_defaults": {"timezone": "Europe/Berlin", "tags": {"node": "server-1:1"}},
             "dkron_jobs": jobs,
         }
@@ -47,11 +51,27 @@ def site(tmp_path_factory, dkron_cluster):
         completed = run_playbook(PLAYBOOK, root, arguments=arguments)
         return completed, json.loads(report.read_text()) if report.exists() else None
 
-    return declare, reconcile
+    return declare, reconcile, report.with_name("reconcile.prom")
+
+
+def report_metrics(site):
+    """The metrics file the last run wrote, checked by promtool."""
+    path = site[2]
+    promtool = os.path.join(os.environ.get("HACRON_CACHE") or os.path.expanduser("~/.cache/hacron"),
+                            "prometheus", "usr", "bin", "promtool")
+    with open(path, "rb") as handle:
+        check = subprocess.run([promtool, "check", "metrics"], stdin=handle, capture_output=True, text=True, check=False)
+    assert check.returncode == 0, check.stdout + check.stderr
+    return path.read_text()
+
+
+def metric_values(text):
+    return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines() if line and not line.startswith("#")}
 
 
 def test_declared_jobs_are_created_and_reported(site, dkron_cluster):
-    declare, reconcile = site
+    declare, reconcile, _metrics = site
     declare(DECLARED)
     run, report = reconcile()
     assert run.returncode == 0, run.stdout[-3000:]
@@ -65,7 +85,7 @@ def test_declared_jobs_are_created_and_reported(site, dkron_cluster):
 
 
 def test_a_change_by_hand_shows_exactly_in_a_check_mode_report(site, dkron_cluster):
-    declare, reconcile = site
+    declare, reconcile, _metrics = site
     put_on_leader(dkron_cluster, shell_job("reconcile-by-hand"))
     drifted = leader_job(dkron_cluster, "reconcile-report")
     drifted["schedule"] = "0 30 7 * * *"
@@ -82,10 +102,16 @@ def test_a_change_by_hand_shows_exactly_in_a_check_mode_report(site, dkron_clust
     assert ("Drift (check mode, nothing changed): would add none; would update reconcile-report; would remove none"
             in " ".join(run.stdout.split())), run.stdout
     assert leader_job(dkron_cluster, "reconcile-report")["schedule"] == "0 30 7 * * *", "check mode wrote"
+    # The same drift for Prometheus (the DkronJobsDrifted alert), in a file promtool accepts.
+    metrics = metric_values(report_metrics(site))
+    assert metrics['hacron_reconcile_drift_jobs{change="updated"}'] == 1
+    assert metrics['hacron_reconcile_drift_jobs{change="added"}'] == 0
+    assert metrics["hacron_reconcile_ok"] == 1 and metrics["hacron_reconcile_check_mode"] == 1
+    assert abs(metrics["hacron_reconcile_last_run_timestamp_seconds"] - time.time()) < 300
 
 
 def test_reconciling_again_removes_the_drift(site, dkron_cluster):
-    _declare, reconcile = site
+    _declare, reconcile, _metrics = site
     run, report = reconcile()
     assert run.returncode == 0, run.stdout[-3000:]
     assert report["updated"] == ["reconcile-report"]
@@ -97,7 +123,7 @@ def test_reconciling_again_removes_the_drift(site, dkron_cluster):
 
 
 def test_a_job_dropped_from_the_inventory_is_purged_and_a_hand_made_one_kept(site, dkron_cluster):
-    declare, reconcile = site
+    declare, reconcile, _metrics = site
     declare(DECLARED[:1])
     run, report = reconcile()
     assert run.returncode == 0, run.stdout[-3000:]
@@ -108,7 +134,7 @@ def test_a_job_dropped_from_the_inventory_is_purged_and_a_hand_made_one_kept(sit
 
 
 def test_a_change_that_cannot_be_applied_fails_the_run_and_is_reported(site, dkron_cluster):
-    declare, reconcile = site
+    declare, reconcile, _metrics = site
     declare(DECLARED[:1] + [{"name": "reconcile-orphan", "parent_job": "reconcile-missing-parent",
                              "command": "true"}])
     run, report = reconcile()
@@ -117,4 +143,5 @@ def test_a_change_that_cannot_be_applied_fails_the_run_and_is_reported(site, dkr
     assert "reconcile-missing-parent" in report["error"]
     assert "Fail when a change could not be applied" in run.stdout
     assert leader_job(dkron_cluster, "reconcile-orphan") is None
+    assert metric_values(report_metrics(site))["hacron_reconcile_ok"] == 0  # the DkronReconcileFailed alert
     delete_on_leader(dkron_cluster, "reconcile-by-hand")

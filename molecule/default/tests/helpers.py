@@ -5,10 +5,12 @@ import json
 import os
 import re
 import shlex
+import subprocess
 import time
 from pathlib import Path
 
 import testinfra
+import yaml
 
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_rolling import parse_raft_peers
 from support import ansible_runs
@@ -260,3 +262,33 @@ def probe_from_host(name, address, tcp_ports, udp_ports=()):
     arguments = " ".join(shlex.quote(argument) for argument in probe_arguments(address, tcp_ports, udp_ports))
     answers = json.loads(peer(name).check_output("python3 -c %s %s" % (shlex.quote(PROBE), arguments)))
     return {int(port): answer for port, answer in answers.items()}
+
+
+def reconcile_timer_playbook(work, control_host, inventory_vars, **role_vars):
+    """A playbook that applies the reconcile_timer role to ``control_host``, with the collection
+    built from the checkout and an inventory of its own: the first server, reached through its proxy
+    as the scenario's API user, trusting the CA the api_proxy role put on every host, and
+    ``inventory_vars`` (the jobs). ``role_vars`` are the role's settings."""
+    subprocess.run(["ansible-galaxy", "collection", "build", "--force", "--output-path", str(work), str(ROOT)],
+                   check=True, capture_output=True, text=True, cwd=ROOT)
+    archive = next(work.glob("hacron-dkron-*.tar.gz"))
+    inventory = work / "inventory"
+    (inventory / "group_vars").mkdir(parents=True)
+    (inventory / "hosts.yml").write_text(yaml.safe_dump({"dkron_servers": {"hosts": {SERVERS[0]: {}}}}))
+    (inventory / "group_vars" / "all.yml").write_text(yaml.safe_dump(dict({
+        "dkron_api_url": "https://%s" % ADDRESSES[SERVERS[0]],
+        "dkron_api_username": "molecule",
+        "dkron_api_password": "molecule-lab-password",
+        "dkron_api_controller_ca": "/etc/hacron/tls/ca.crt",
+    }, **inventory_vars)))
+    playbook = work / "timer.yml"
+    playbook.write_text(yaml.safe_dump([{
+        "name": "Reconcile timer on the control host",
+        "hosts": control_host,
+        "become": True,
+        "gather_facts": False,
+        "roles": [dict({"role": "hacron.dkron.reconcile_timer",
+                        "reconcile_timer_collection_archive": str(archive),
+                        "reconcile_timer_inventory_src": str(inventory)}, **role_vars)],
+    }]))
+    return playbook

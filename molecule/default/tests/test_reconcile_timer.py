@@ -2,12 +2,10 @@
 and leaves its report where an operator finds it; a second run of the role changes nothing."""
 
 import json
-import subprocess
 
 import pytest
-import yaml
 
-from helpers import ADDRESSES, AGENT, ROOT, SERVERS, api, peer, run_playbook, wait_for
+from helpers import AGENT, SERVERS, api, peer, reconcile_timer_playbook, run_playbook, wait_for
 
 JOB = "timer-declared"
 
@@ -27,35 +25,10 @@ def control_host():
 @pytest.fixture(scope="module")
 def timer_playbook(tmp_path_factory):
     """A playbook applying the role to the control host, with a built collection and an inventory."""
-    work = tmp_path_factory.mktemp("reconcile-timer")
-    subprocess.run(["ansible-galaxy", "collection", "build", "--force", "--output-path", str(work), str(ROOT)],
-                   check=True, capture_output=True, text=True, cwd=ROOT)
-    archive = next(work.glob("hacron-dkron-*.tar.gz"))
-    inventory = work / "inventory"
-    (inventory / "group_vars").mkdir(parents=True)
-    (inventory / "hosts.yml").write_text(yaml.safe_dump({"dkron_servers": {"hosts": {SERVERS[0]: {}}}}))
-    (inventory / "group_vars" / "all.yml").write_text(yaml.safe_dump({
-        # Through the proxy, trusting the CA that the api_proxy role put on every cluster host.
-        "dkron_api_url": "https://%s" % ADDRESSES[SERVERS[0]],
-        "dkron_api_username": "molecule",
-        "dkron_api_password": "molecule-lab-password",
-        "dkron_api_controller_ca": "/etc/hacron/tls/ca.crt",
-        "dkron_jobs_set_name": "timer-test",
-        "dkron_jobs": [{"name": JOB, "schedule": "@manually", "command": "true"}],
-    }))
-    playbook = work / "timer.yml"
-    playbook.write_text(yaml.safe_dump([{
-        "name": "Reconcile timer on the control host",
-        "hosts": AGENT,
-        "become": True,
-        "gather_facts": False,
-        "roles": [{"role": "hacron.dkron.reconcile_timer",
-                   "reconcile_timer_collection_archive": str(archive),
-                   "reconcile_timer_inventory_src": str(inventory),
-                   "reconcile_timer_on_calendar": "*:*:0/20",
-                   "reconcile_timer_randomized_delay": 0}],
-    }]))
-    return playbook
+    return reconcile_timer_playbook(
+        tmp_path_factory.mktemp("reconcile-timer"), AGENT,
+        {"dkron_jobs_set_name": "timer-test", "dkron_jobs": [{"name": JOB, "schedule": "@manually", "command": "true"}]},
+        reconcile_timer_on_calendar="*:*:0/20", reconcile_timer_randomized_delay=0, reconcile_timer_metrics=True)
 
 
 def test_the_timer_fires_and_leaves_its_report(control_host, timer_playbook):
@@ -75,6 +48,17 @@ def test_the_timer_fires_and_leaves_its_report(control_host, timer_playbook):
         assert status == 200 and job["metadata"]["managed_by"] == "hacron.dkron/timer-test"
         journal = control_host.check_output("journalctl -u hacron-reconcile.service --no-pager")
         assert "Reconciled:" in journal
+
+        # The run's figures, served by the node exporter on loopback alone, for the drift alerts.
+        metrics = control_host.check_output(
+            "python3 -c %s", "import urllib.request; print(urllib.request.urlopen("
+            "'http://127.0.0.1:9100/metrics', timeout=10).read().decode())")
+        assert "\nhacron_reconcile_ok 1\n" in metrics
+        assert 'hacron_reconcile_drift_jobs{change="updated"} 0' in metrics
+        assert "\nhacron_reconcile_last_run_timestamp_seconds " in metrics
+        assert "node_cpu_seconds_total" not in metrics  # the runs' figures, nothing about the host
+        listening = [line.split()[3] for line in control_host.check_output("ss -Htln").splitlines()]
+        assert [address for address in listening if address.endswith(":9100")] == ["127.0.0.1:9100"]
 
         again = run_playbook(str(timer_playbook))
         assert again.returncode == 0 and "changed=0" in again.stdout, again.stdout[-3000:]

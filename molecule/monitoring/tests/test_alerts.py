@@ -6,7 +6,9 @@ order and build on each other; each alert's delay from its cause to the notifica
 import json
 import time
 
-from helpers import AGENT, ADDRESSES, SERVERS, api, container, leader_name, peer, run_playbook, wait_for
+from helpers import (
+    ADDRESSES, AGENT, SERVERS, api, container, leader_name, peer, reconcile_timer_playbook, run_playbook, wait_for,
+)
 
 MONITOR = AGENT
 RECORD = "/var/lib/hacron-recorder.jsonl"
@@ -75,8 +77,10 @@ def test_every_server_is_scraped_through_the_proxy():
     assert sorted(exporters) == sorted(SERVERS)
     for server, target in exporters.items():
         assert target["scrapeUrl"] == "https://%s:443/exporter/metrics" % ADDRESSES[server]
+    # The reconcile's target comes up with the reconcile timer (test_drift_...), not before.
     wait_for(lambda: all(target["health"] == "up"
-                         for target in prometheus("/api/v1/targets?state=active")["data"]["activeTargets"]),
+                         for target in prometheus("/api/v1/targets?state=active")["data"]["activeTargets"]
+                         if target["labels"]["job"] != "hacron_reconcile"),
              timeout=60, interval=3, what="every target up (the exporters and Dkron's own /metrics)")
 
 
@@ -139,6 +143,34 @@ def test_a_failing_job_is_notified_once_then_resolved():
     assert run.returncode == 0, run.stdout[-3000:]
     wait_for_notification("DkronJobFailed", "resolved", fixed_at, 180, dkron_job=FAILING_JOB)
     assert len(alerts_sent("DkronJobFailed", "firing", dkron_job=FAILING_JOB)) == 1
+
+
+def test_drift_found_by_the_scheduled_reconcile_is_notified(tmp_path_factory):
+    """The reconcile timer on the monitoring host, with the same declared jobs: a job changed by hand
+    is put back by its next run, which reports the drift; Prometheus scrapes the figures from the
+    timer's node exporter on loopback."""
+    jobs = peer(SERVERS[0]).ansible.get_variables()["dkron_jobs"]
+    playbook = reconcile_timer_playbook(
+        tmp_path_factory.mktemp("drift-timer"), MONITOR, {"dkron_jobs": jobs},
+        reconcile_timer_on_calendar="*:*:0/20", reconcile_timer_randomized_delay=0, reconcile_timer_metrics=True)
+    try:
+        run = run_playbook(str(playbook))
+        assert run.returncode == 0, run.stdout[-3000:]
+        wait_for(lambda: [target for target in prometheus("/api/v1/targets?state=active")["data"]["activeTargets"]
+                          if target["labels"]["job"] == "hacron_reconcile" and target["health"] == "up"],
+                 timeout=90, interval=3, what="the reconcile's figures scraped")
+        status, job = api(SERVERS[0], "/v1/jobs/%s" % HEARTBEAT_JOB)
+        assert status == 200
+        job["executor_config"] = {"command": "true # changed by hand"}
+        changed_at = monitor_now()
+        assert api(SERVERS[0], "/v1/jobs", method="POST", body=job)[0] == 201
+        wait_for_notification("DkronJobsDrifted", "firing", changed_at, 180)
+        # The run that found it put the declared command back: the next one finds nothing.
+        wait_for_notification("DkronJobsDrifted", "resolved", changed_at, 180)
+        assert api(SERVERS[0], "/v1/jobs/%s" % HEARTBEAT_JOB)[1]["executor_config"]["command"] == "true"
+    finally:
+        peer(MONITOR).run("systemctl disable --now hacron-reconcile.timer")
+        peer(MONITOR).run("systemctl stop hacron-reconcile.service")
 
 
 def test_a_job_whose_only_node_stops_goes_stale():

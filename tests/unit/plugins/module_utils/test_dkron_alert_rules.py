@@ -15,6 +15,7 @@ from ansible_collections.hacron.dkron.plugins.module_utils.dkron_alert_rules imp
     cluster_alert_rules,
     job_alert_rules,
     longest_gap_seconds,
+    reconcile_alert_rules,
     robfig_next,
 )
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_schedule import parse_schedule
@@ -227,6 +228,34 @@ def test_cluster_alerts_ride_out_an_election_and_fire_on_what_lasts(tmp_path):
     assert "SUCCESS" in _promtool(tmp_path, rules, tests)
 
 
+def test_reconcile_alerts_on_drift_a_failed_run_and_silence(tmp_path):
+    rules = reconcile_alert_rules(max_age="15m")
+    runs = "0+60x9 540x30"  # a run every minute, none after the tenth
+    series = [
+        {"series": 'hacron_reconcile_last_run_timestamp_seconds{instance="127.0.0.1:9100"}', "values": runs},
+        {"series": 'hacron_reconcile_ok{instance="127.0.0.1:9100"}', "values": "1x11 0 1x30"},
+        {"series": 'hacron_reconcile_drift_jobs{change="updated"}', "values": "0x5 2x3 0x30"},
+        {"series": 'hacron_reconcile_drift_jobs{change="added"}', "values": "0x40"},
+    ]
+    checks = [
+        (5 * 60, "DkronJobsDrifted", []),
+        (7 * 60, "DkronJobsDrifted", _cluster_expected(
+            rules, "DkronJobsDrifted", "The scheduled reconcile found 2 job(s) drifted from the inventory.")),
+        (10 * 60, "DkronJobsDrifted", []),
+        (11 * 60, "DkronReconcileFailed", []),
+        (12 * 60, "DkronReconcileFailed", _cluster_expected(
+            rules, "DkronReconcileFailed", "The scheduled reconcile failed its last run.")),
+        (24 * 60, "DkronReconcileNotRunning", []),  # the last run at 9 min, 15 min ago
+        (25 * 60, "DkronReconcileNotRunning", _cluster_expected(
+            rules, "DkronReconcileNotRunning", "The scheduled reconcile has not run for 15m.")),
+    ]
+    tests = [{"interval": "1m", "input_series": series, "alert_rule_test": [
+        {"eval_time": _at(when), "alertname": name, "exp_alerts": alerts} for when, name, alerts in checks]}]
+    assert "SUCCESS" in _promtool(tmp_path, rules, tests)
+    with pytest.raises(JobSpecError, match="the reconcile's max age must be a duration"):
+        reconcile_alert_rules(max_age="daily")
+
+
 def test_cluster_rule_settings_are_checked():
     with pytest.raises(JobSpecError, match="no_leader's for must be a duration"):
         cluster_alert_rules(no_leader_for="a while")
@@ -244,5 +273,12 @@ def test_the_filter_makes_a_rule_file_promtool_accepts(tmp_path):
     check = subprocess.run([PROMTOOL, "check", "rules", "rules.yml"], cwd=tmp_path, capture_output=True, text=True,
                            check=False)
     assert check.returncode == 0 and "SUCCESS: 11 rules found" in check.stdout, check.stdout + check.stderr
+    # The reconcile's job defaults apply as dkron_job_set applies them: a job's own setting wins.
+    defaulted = dkron_alert_rules([{"name": "nightly", "schedule": "0 0 3 * * *"},
+                                   {"name": "own", "schedule": "@every 1m", "disabled": False}],
+                                  job_defaults={"timezone": "Europe/Berlin", "disabled": True})
+    assert [rule["labels"]["dkron_job"] for rule in defaulted["groups"][0]["rules"]] == ["own"] * 3
+    with_reconcile = dkron_alert_rules(JOBS, grace="5m", alerts=ALERTS, reconcile_max_age="1h")
+    assert [group["name"] for group in with_reconcile["groups"]][2:] == ["hacron-dkron-reconcile"]
     with pytest.raises(AnsibleFilterError, match="job every-five: grace must be a duration"):
         dkron_alert_rules(JOBS, alerts={"every-five": {"grace": "soonish"}})
