@@ -119,7 +119,7 @@ def test_unusable_proxy_users_are_named_without_their_passwords(tmp_path):
     rc, out = site(tmp_path, servers=["s1"], host_vars={"api_proxy_users": users})
     assert rc != 0
     assert 'api_proxy_users or api_proxy_metrics_users "ad:min", "bob": each user needs' in " ".join(out.split()), out
-    assert "carol" not in " ".join(out.split()).split("each user needs")[0].rsplit("api_proxy_users or", 1)[-1]
+    assert "carol" not in " ".join(out.split()).split("each user needs", maxsplit=1)[0].rsplit("api_proxy_users or", 1)[-1]
     for user in users:
         assert user["password"] not in out
     assert HOST_PLAY not in out

@@ -46,8 +46,9 @@ def test_the_timer_fires_and_leaves_its_report(control_host, timer_playbook):
         assert JOB in report["added"] + report["untouched"], report
         status, job = api(SERVERS[0], "/v1/jobs/%s" % JOB)
         assert status == 200 and job["metadata"]["managed_by"] == "hacron.dkron/timer-test"
-        journal = control_host.check_output("journalctl -u hacron-reconcile.service --no-pager")
-        assert "Reconciled:" in journal
+        # The report is written before the run ends: its summary follows in the journal.
+        wait_for(lambda: "Reconciled:" in control_host.check_output("journalctl -u hacron-reconcile.service --no-pager"),
+                 timeout=60, interval=2, what="the run's summary in the journal")
 
         # The run's figures, served by the node exporter on loopback alone, for the drift alerts.
         metrics = control_host.check_output(
