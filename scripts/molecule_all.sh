@@ -8,7 +8,7 @@
 #   scripts/molecule_all.sh [SCENARIO ...]     default: every scenario in the table below
 #
 # Knobs: MOLECULE_JOBS (scenarios at once, default 5), MOLECULE_TIMEOUT (per scenario, default
-# 4500 s: the CI limit is 90 minutes, and four scenarios at once on two cores are slow).
+# 4500 s: the CI limit is 90 minutes, and five scenarios at once on two cores are slow).
 # Logs: .cache/logs/molecule-<scenario>.log, each line stamped with the seconds since its start.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
