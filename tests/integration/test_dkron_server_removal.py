@@ -1,8 +1,6 @@
 """dkron_server_removal against a real three-server cluster on loopback: refusals change nothing,
 and a server killed for good stops being a Raft voter."""
 
-import os
-import signal
 import time
 
 import pytest
@@ -58,9 +56,7 @@ def test_a_server_killed_for_good_is_removed_from_raft(dkron_cluster_to_shrink):
     cluster = dkron_cluster_to_shrink
     going = cluster.followers()[-1]
     staying = sorted(server.name for server in cluster.servers if server is not going)
-    # SIGKILL: a host lost, not a clean leave (which the leader's reconcile would act on itself).
-    os.killpg(going.process.pid, signal.SIGKILL)
-    going.process.wait(timeout=10)
+    going.kill()
     witness = cluster.leader()
     deadline = time.monotonic() + 60
     while _status_of(witness, going.name) == "alive":
@@ -88,8 +84,7 @@ def test_the_leader_killed_for_good_is_removed_while_the_others_elect_a_new_one(
     staying = sorted(server.name for server in cluster.servers if server is not going)
     # Asked at once, as retire.yml does just after removing the container: the server asked has no
     # leader to name yet, or names the dead one, and the module waits for the election.
-    os.killpg(going.process.pid, signal.SIGKILL)
-    going.process.wait(timeout=10)
+    going.kill()
     result = run_module("hacron.dkron.dkron_server_removal",
                         " ".join(["api_url=%s" % asked.api_url, "servers=%s" % ",".join(staying),
                                   "dkron_binary=%s" % cluster.binary, "wait_delay=1"]))

@@ -105,6 +105,12 @@ class LoopbackServer:
             start_new_session=True,  # its own process group: a stray child cannot outlive stop()
         )
 
+    def kill(self, timeout=10):
+        """SIGKILL: a host lost. Its peers mark it failed; the SIGTERM of stop() may leave the
+        cluster cleanly instead (left), which the leader then removes from Raft on its own."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=timeout)
+
     def stop(self, timeout=15):
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)

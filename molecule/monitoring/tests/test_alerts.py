@@ -53,6 +53,17 @@ def wait_for_notification(alertname, status, since, timeout, **labels):
     return found[0]
 
 
+def reconcile_timer_state():
+    """What the drift test needs when it fails: the timer's runs, their figures, and what Prometheus
+    holds of them."""
+    host = peer(MONITOR)
+    return "\n".join([
+        host.run("journalctl -u hacron-reconcile.service --no-pager -o short-precise -n 60").stdout,
+        host.run("cat /var/lib/hacron-reconcile-metrics/hacron_reconcile.prom").stdout,
+        json.dumps(prometheus("/api/v1/query?query=hacron_reconcile_drift_jobs")["data"]["result"]),
+    ])
+
+
 def test_the_rendered_configuration_passes_promtool_and_amtool():
     host = peer(MONITOR)
     assert host.run("promtool check config /etc/prometheus/prometheus.yml").rc == 0
@@ -164,9 +175,13 @@ def test_drift_found_by_the_scheduled_reconcile_is_notified(tmp_path_factory):
         job["executor_config"] = {"command": "true # changed by hand"}
         changed_at = monitor_now()
         assert api(SERVERS[0], "/v1/jobs", method="POST", body=job)[0] == 201
-        wait_for_notification("DkronJobsDrifted", "firing", changed_at, 180)
-        # The run that found it put the declared command back: the next one finds nothing.
-        wait_for_notification("DkronJobsDrifted", "resolved", changed_at, 180)
+        try:
+            # Each run is a whole ansible-playbook on the monitoring host: minutes on a loaded machine.
+            wait_for_notification("DkronJobsDrifted", "firing", changed_at, 300)
+            # The run that found it put the declared command back: the next one finds nothing.
+            wait_for_notification("DkronJobsDrifted", "resolved", changed_at, 300)
+        except AssertionError as error:
+            raise AssertionError("%s\n%s" % (error, reconcile_timer_state())) from None
         assert api(SERVERS[0], "/v1/jobs/%s" % HEARTBEAT_JOB)[1]["executor_config"]["command"] == "true"
     finally:
         peer(MONITOR).run("systemctl disable --now hacron-reconcile.timer")
