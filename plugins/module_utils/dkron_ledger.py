@@ -176,39 +176,35 @@ def _cron_ledger(parsed, zone, runs, since, now, tolerance):
     return entries
 
 
-def _every_ledger(interval, runs, since, now, scheduler_next):
-    """Slots anchored on the runs; ``scheduler_next`` (the leader's next run of the job, when known)
-    settles a due slot at once: a scheduler whose next run is more than half an interval after the
-    slot will not run it. Slots before ``since`` are skipped, not listed."""
+def _every_ledger(interval, runs, since, now):
+    """Slots anchored on the runs. Slots before ``since`` are skipped, not listed.
+
+    A due slot with no run is missed only half an interval after it: the scheduler may yet run it
+    that late, and until then nothing here can tell (a new leader's ``next`` is the old leader's
+    plan until its own first run)."""
     entries, half = [], interval / 2.0
     for index, run in enumerate(runs):
         if index and run["start"] - runs[index - 1]["start"] < half:
             entries[-1]["status"] = "doubled"
             continue
         entries.append({"slot": run["start"], "status": "ran", "run": run["start"]})
-        following = runs[index + 1]["start"] if index + 1 < len(runs) else None
+        following = runs[index + 1]["start"] if index + 1 < len(runs) else now
         slot = run["start"] + interval
         if slot < since:  # a long outage: count from the window's start, not slot by slot
             slot += (since - slot) // interval * interval
-        while True:
-            if following is not None:
-                gone = slot < following - half
-            else:
-                gone = now >= slot + half or (scheduler_next is not None and slot <= now
-                                              and scheduler_next >= slot + half)
-            if not gone:
-                break
+        while slot < following - half:
             entries.append({"slot": slot, "status": "missed", "run": None})
             slot += interval
     return entries
 
 
-def ledger(job, executions, records=None, now=None, window=3600.0, tolerance=5.0, scheduler_next=None):
+def ledger(job, executions, records=None, now=None, window=3600.0, tolerance=5.0):
     """The job's slots since ``now - window`` (and since its oldest kept execution) with their
     status, oldest first, and the count of each status: ``{"slots": [...], "counts": {...}}``.
 
-    ``records`` are the job's catch-up records (``{"at", "slots"}``): the run each one started is
-    kept out of the schedule's slots, and the missed slots it stands for are ``caught_up``.
+    ``records`` are the job's catch-up records (``{"at", "slots", "policy"}``): the run each one
+    started is kept out of the schedule's slots, and the missed slots it stands for are
+    ``caught_up``; after a ``latest`` run, so is the rest of its gap.
     """
     now = now if now is not None else datetime.now(fixed_offset.utc).timestamp()
     counts = dict((status, 0) for status in STATUSES)
@@ -223,7 +219,7 @@ def ledger(job, executions, records=None, now=None, window=3600.0, tolerance=5.0
     regular = [run for run in runs if id(run) not in catchups]
     since = now - window
     if kind == "every":
-        entries = _every_ledger(detail, regular, since, now, scheduler_next)
+        entries = _every_ledger(detail, regular, since, now)
     else:
         oldest = runs[0]["start"] if runs else now
         zone = load_zone(prefix_zone or job.get("timezone") or "UTC") or fixed_offset.utc
@@ -234,6 +230,12 @@ def ledger(job, executions, records=None, now=None, window=3600.0, tolerance=5.0
     for entry in entries:
         if entry["status"] == "missed" and any(abs(entry["slot"] - slot) < 1 for slot in covered):
             entry["status"] = "caught_up"
+    # latest runs once for a whole gap, slots that went by after its run included.
+    if any(record.get("policy") == "latest" for record in records or []):
+        for gap in _gaps(entries):
+            if any(entry["status"] == "caught_up" for entry in gap):
+                for entry in gap:
+                    entry["status"] = "caught_up"
     entries = [entry for entry in entries if entry["slot"] >= since]
     for entry in entries:
         counts[entry["status"]] += 1
@@ -255,23 +257,22 @@ def _gaps(entries):
     return gaps
 
 
-def catchup_plan(job, executions, records=None, now=None, tolerance=5.0, scheduler_next=None):
-    """The catch-up runs to start now, oldest first: ``[{"slot", "slots"}]``, where ``slots`` are
-    the missed slots the run stands in for. Nothing for a gap that already has a record (its
+def catchup_plan(job, executions, records=None, now=None, tolerance=5.0):
+    """The catch-up runs to start now, oldest first: ``[{"slot", "slots", "policy"}]``, where
+    ``slots`` are the missed slots the run stands in for (the record to write before it). Nothing for a gap that already has a record (its
     catch-up was started, by this server or by a leader before it), nor for slots older than the
     policy's window."""
     policy, window, most = job_policy(job)
     if policy == "none":
         return []
     now = now if now is not None else datetime.now(fixed_offset.utc).timestamp()
-    account = ledger(job, executions, records, now=now, window=window, tolerance=tolerance,
-                     scheduler_next=scheduler_next)
+    account = ledger(job, executions, records, now=now, window=window, tolerance=tolerance)
     plan = []
     for gap in _gaps(account["slots"]):
         if any(entry["status"] == "caught_up" for entry in gap):
             continue
         if policy == "latest":
-            plan.append({"slot": gap[-1]["slot"], "slots": [entry["slot"] for entry in gap]})
+            plan.append({"slot": gap[-1]["slot"], "slots": [entry["slot"] for entry in gap], "policy": policy})
         else:
-            plan.extend({"slot": entry["slot"], "slots": [entry["slot"]]} for entry in gap[-most:])
+            plan.extend({"slot": entry["slot"], "slots": [entry["slot"]], "policy": policy} for entry in gap[-most:])
     return plan

@@ -66,12 +66,10 @@ def test_two_runs_within_half_an_interval_are_one_doubled_slot():
     assert statuses(account) == [(0, "ran"), (10, "doubled"), (23, "ran")]
 
 
-def test_a_due_slot_is_missed_once_the_scheduler_will_not_run_it():
+def test_a_due_slot_is_missed_half_an_interval_after_it():
     executions = [execution(0)]
-    assert statuses(ledger(job(), executions, now=T0 + 11)) == [(0, "ran")]
-    # The new leader's timer restarted at 8 s: its next run is at 18 s, so the 10 s slot is lost now.
-    assert statuses(ledger(job(), executions, now=T0 + 11, scheduler_next=T0 + 18)) == [(0, "ran"), (10, "missed")]
-    assert statuses(ledger(job(), executions, now=T0 + 16)) == [(0, "ran"), (10, "missed")]
+    assert statuses(ledger(job(), executions, now=T0 + 14)) == [(0, "ran")]
+    assert statuses(ledger(job(), executions, now=T0 + 15.1)) == [(0, "ran"), (10, "missed")]
 
 
 def test_cron_slots_are_fixed_and_a_run_is_ran_late_or_doubled():
@@ -103,33 +101,44 @@ def test_a_catch_up_run_stands_for_its_slot_and_is_kept_out_of_the_schedule():
 def test_latest_runs_once_for_the_newest_slot_of_a_gap_and_a_record_stops_a_second_run():
     latest = job(hacron_catchup="latest", hacron_catchup_window="1m")
     executions = [execution(0), execution(10), execution(20)]
-    now = T0 + 52  # the leader died at 23 s; the new one's first run is due at 61 s
-    plan = catchup_plan(latest, executions, now=now, scheduler_next=T0 + 61)
+    now = T0 + 56  # the leader died at 23 s; the 50 s slot has been without a run for half an interval
+    plan = catchup_plan(latest, executions, now=now)
     assert [(seconds([entry["slot"]]), seconds(entry["slots"])) for entry in plan] == [([50], [30, 40, 50])]
-    record = {"at": now, "slots": plan[0]["slots"]}
-    assert catchup_plan(latest, executions, [record], now=now + 1, scheduler_next=T0 + 61) == []
+    record = {"at": now, "slots": plan[0]["slots"], "policy": "latest"}
+    assert catchup_plan(latest, executions, [record], now=now + 1) == []
     # Its run shows up, then the new leader's: nothing more, and nothing doubled.
-    later = executions + [execution(52.1, group=52.05), execution(61)]
-    assert catchup_plan(latest, later, [record], now=T0 + 70, scheduler_next=T0 + 71) == []
+    later = executions + [execution(56.1, group=56.05), execution(63)]
+    assert catchup_plan(latest, later, [record], now=T0 + 70) == []
     assert ledger(latest, later, [record], now=T0 + 70)["counts"] == {
         "ran": 4, "late": 0, "missed": 0, "doubled": 0, "caught_up": 3}
+
+
+def test_latest_closes_the_slots_of_its_gap_that_went_by_after_its_run():
+    latest = job(hacron_catchup="latest", hacron_catchup_window="1m")
+    # Caught up at 16 s for the 10 s slot; the new leader's timer first ran at 28 s, past the 20 s slot.
+    record = {"at": T0 + 16, "slots": [T0 + 10], "policy": "latest"}
+    executions = [execution(0), execution(16.1, group=16.05), execution(28)]
+    assert statuses(ledger(latest, executions, [record], now=T0 + 30)) == [(0, "ran"), (10, "caught_up"),
+                                                                         (20, "caught_up"), (28, "ran")]
+    assert catchup_plan(latest, executions, [record], now=T0 + 30) == []
+    assert statuses(ledger(latest, executions, [dict(record, policy="all")], now=T0 + 30))[2] == (20, "missed")
 
 
 def test_all_runs_at_most_max_of_a_long_gap_and_only_within_its_window():
     every = job(hacron_catchup="all", hacron_catchup_window="15m", hacron_catchup_max="3")
     executions = [execution(0)]
-    plan = catchup_plan(every, executions, now=T0 + 605, scheduler_next=T0 + 615)
+    plan = catchup_plan(every, executions, now=T0 + 606)
     assert seconds(entry["slot"] for entry in plan) == [580, 590, 600]
-    records = [{"at": T0 + 605, "slots": entry["slots"]} for entry in plan]
-    assert catchup_plan(every, executions, records, now=T0 + 606, scheduler_next=T0 + 615) == []
+    records = [{"at": T0 + 606, "slots": entry["slots"]} for entry in plan]
+    assert catchup_plan(every, executions, records, now=T0 + 607) == []
     narrow = job(hacron_catchup="all", hacron_catchup_window="1m", hacron_catchup_max="3")
-    assert catchup_plan(narrow, [execution(0)], now=T0 + 6005, scheduler_next=T0 + 6015)[0]["slot"] - T0 == pytest.approx(5980)
+    assert catchup_plan(narrow, [execution(0)], now=T0 + 6006)[0]["slot"] - T0 == pytest.approx(5980)
 
 
 def test_no_policy_no_plan_and_no_gap_no_plan():
-    assert catchup_plan(job(), [execution(0)], now=T0 + 600, scheduler_next=T0 + 610) == []
+    assert catchup_plan(job(), [execution(0)], now=T0 + 600) == []
     latest = job(hacron_catchup="latest", hacron_catchup_window="1m")
-    assert catchup_plan(latest, [execution(0), execution(10)], now=T0 + 15, scheduler_next=T0 + 20) == []
+    assert catchup_plan(latest, [execution(0), execution(10)], now=T0 + 15) == []
 
 
 @pytest.mark.parametrize("metadata, expected", [
