@@ -53,6 +53,16 @@ CLUSTER_ALERTS = {
     "exporter_down": ("DkronExporterDown", "warning",
                       "Prometheus cannot scrape a server's exporter through the API proxy: the alerts above are "
                       "blind there. Check nginx and hacron-dkron-exporter.service on that server."),
+    "missed_runs": ("DkronJobMissedRuns", "warning",
+                    "Scheduled runs of the job did not happen (an election, or a node that died with the run): "
+                    "read the ledger (/var/lib/hacron-dkron-catchup/ledger.json on a server), run the job by hand "
+                    "if it matters, or give it a catch-up policy."),
+    "doubled_runs": ("DkronJobDoubledRuns", "warning",
+                     "A scheduled slot of the job ran more than once: check that the job is safe to repeat, and "
+                     "its concurrency and tags."),
+    "catchup_down": ("DkronCatchupDown", "warning",
+                     "The catch-up service on a server has not written its ledger: missed runs go uncounted and "
+                     "uncaught there. Check hacron-dkron-catchup.service on that server."),
 }
 RECONCILE_ALERTS = {
     "drifted": ("DkronJobsDrifted", "warning",
@@ -320,15 +330,18 @@ def job_alert_rules(jobs, grace="5m", failed_for="1m", alerts=None, now=None):
 
 
 def cluster_alert_rules(exporter_job="hacron_dkron_exporter", no_leader_for="1m", voter_missing_for="1m",
-                        member_failed_for="1m", exporter_down_for="2m"):
+                        member_failed_for="1m", exporter_down_for="2m", catchup_down_for="1m"):
     """The cluster's alert rules, as a list of Prometheus rule dicts. ``exporter_job`` is the
     Prometheus job that scrapes the exporters; the ``*_for`` durations ride out an election and a
-    restart (a no-leader alert shorter than an election would page at every failover)."""
+    restart (a no-leader alert shorter than an election would page at every failover). The ledger's
+    rules (missed and doubled runs, the catch-up service down) read what the exporter takes from the
+    catch-up service's report, and stay silent where that service is not installed."""
     if not isinstance(exporter_job, str) or not _ALERT_NAME.match(exporter_job):
         raise JobSpecError("the exporter's Prometheus job name %r must be a word" % (exporter_job,))
     waits = {name: duration_seconds(value, "%s's for" % name) for name, value in (
         ("no_leader", no_leader_for), ("voter_missing", voter_missing_for),
-        ("member_failed", member_failed_for), ("exporter_down", exporter_down_for))}
+        ("member_failed", member_failed_for), ("exporter_down", exporter_down_for),
+        ("catchup_down", catchup_down_for), ("missed_runs", "0s"), ("doubled_runs", "0s"))}
     expressions = {
         "no_leader": ("max(dkron_leader_answers) == 0", "No Dkron server reports a leader."),
         "voter_missing": ("max by (server) (dkron_raft_expected_voter) == 0",
@@ -337,6 +350,13 @@ def cluster_alert_rules(exporter_job="hacron_dkron_exporter", no_leader_for="1m"
                           "{{ $value }} Dkron member(s) failed."),
         "exporter_down": ('up{job="%s"} == 0' % exporter_job,
                           "The Dkron exporter on {{ $labels.instance }} cannot be scraped."),
+        "missed_runs": ('max by (dkron_job) (dkron_job_ledger_slots{status="missed"}) > 0',
+                        "Dkron job {{ $labels.dkron_job }} missed {{ $value }} scheduled run(s) in the last hour."),
+        "doubled_runs": ('max by (dkron_job) (dkron_job_ledger_slots{status="doubled"}) > 0',
+                         "Dkron job {{ $labels.dkron_job }} ran {{ $value }} scheduled slot(s) twice in the last hour."),
+        # The report is rewritten every 15 s; two minutes without one is a service that is down.
+        "catchup_down": ("time() - max by (instance) (dkron_catchup_report_timestamp_seconds) > 120",
+                         "The catch-up service on {{ $labels.instance }} has not written its ledger for 2 minutes."),
     }
     return [_rule(CLUSTER_ALERTS[kind], expression, summary, waits[kind])
             for kind, (expression, summary) in expressions.items()]

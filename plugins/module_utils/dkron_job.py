@@ -27,6 +27,7 @@ import re
 import time
 from datetime import datetime, timezone
 
+from ansible_collections.hacron.dkron.plugins.module_utils.dkron_ledger import CATCHUP_PREFIX, catchup_metadata
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_schedule import (
     check_schedule,
     preview_runs,
@@ -119,6 +120,7 @@ def job_argument_spec():
         disabled=dict(type="bool"),
         tags=dict(type="dict"),
         metadata=dict(type="dict"),
+        catchup=dict(type="dict"),
         retries=dict(type="int"),
         parent_job=dict(type="str"),
         concurrency=dict(type="str", choices=["allow", "forbid"]),
@@ -243,6 +245,12 @@ def build_job(params):
         check_tags(params["tags"])
         job["tags"] = _string_map(params["tags"], "tags")
     job["metadata"] = _string_map(params.get("metadata"), "metadata")
+    # The catch-up policy lives in the metadata, where the catch-up service reads it; it is set
+    # only through catchup, so that it is always checked.
+    written = sorted(key for key in job["metadata"] if key.startswith(CATCHUP_PREFIX))
+    if written:
+        raise JobSpecError("metadata.%s is the catch-up policy's: set it with the catchup option" % written[0])
+    job["metadata"].update(catchup_metadata(params.get("catchup"), job["schedule"], job["parent_job"] or None))
     job["processors"] = _processors(params.get("processors"))
     job["starts_at"] = normalise_time(params.get("starts_at"), "starts_at")
     job["expires_at"] = normalise_time(params.get("expires_at"), "expires_at")

@@ -42,7 +42,8 @@ from ansible_collections.hacron.dkron.plugins.module_utils.dkron_validation impo
 
 STATUSES = ("ran", "late", "missed", "doubled", "caught_up")
 POLICIES = ("none", "latest", "all")
-POLICY_KEY, WINDOW_KEY, MAX_KEY = "hacron_catchup", "hacron_catchup_window", "hacron_catchup_max"
+CATCHUP_PREFIX = "hacron_catchup"
+POLICY_KEY, WINDOW_KEY, MAX_KEY = CATCHUP_PREFIX, CATCHUP_PREFIX + "_window", CATCHUP_PREFIX + "_max"
 # The disabled job whose metadata holds the catch-up records, one entry per job: Dkron's Raft store
 # is the one place that outlives the leader that wrote them.
 RECORDS_JOB = "hacron-catchup-records"

@@ -136,6 +136,21 @@ options:
     description:
       - Whether Dkron deletes the job after its first successful run. If not set, V(false).
     type: bool
+  catchup:
+    description:
+      - What the catch-up service (the C(catchup) role) does when an election made the job miss
+        scheduled runs. Kept in the job's metadata (C(hacron_catchup), C(hacron_catchup_window),
+        C(hacron_catchup_max)), which O(metadata) may not set itself.
+      - C(policy) V(none) (the default) runs nothing; V(latest) runs the job once for a gap, as
+        Nomad does; V(all) runs it once per missed slot, the newest C(max) of the gap.
+      - C(window), a Go duration such as V(1m) or V(15m), is required with V(latest) and V(all);
+        slots older than that are not caught up. C(max), 1 or more, is required with V(all).
+      - Only for a job with a repeating schedule of its own (cron fields or C(@every)), not a
+        dependent job. Checked before any request.
+      - A catch-up run is never started for a slot that already has a run or a catch-up record, but
+        a run that Dkron lost the record of (its node died with it) cannot be told from a missed one.
+    type: dict
+    version_added: 0.2.0
   starts_at:
     description:
       - RFC 3339 time with a UTC offset before which the job does not run, for example

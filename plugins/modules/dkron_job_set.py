@@ -31,7 +31,7 @@ options:
     description:
       - The desired jobs. Each takes the options of M(hacron.dkron.dkron_job) that describe a job
         (O(hacron.dkron.dkron_job#module:name), C(schedule), C(timezone), C(displayname), C(owner),
-        C(owner_email), C(disabled), C(tags), C(metadata), C(retries), C(parent_job), C(concurrency),
+        C(owner_email), C(disabled), C(tags), C(metadata), C(catchup), C(retries), C(parent_job), C(concurrency),
         C(executor), C(executor_config), C(command), C(env), C(processors), C(ephemeral),
         C(starts_at), C(expires_at)), with the same meaning and checks, and C(state)
         (V(present), the default, or V(absent) to delete the job).

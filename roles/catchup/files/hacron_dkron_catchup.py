@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # Copyright: (c) 2026, hacron.dkron contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The catch-up service and the ledger report, next to one Dkron server.
@@ -182,7 +181,7 @@ def write_atomically(path, content):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--api-url", default="http://127.0.0.1:8080")
     parser.add_argument("--report", required=True, help="where the ledger is written, as JSON")
     parser.add_argument("--server", default=os.uname()[1], help="this server's name in the report")

@@ -2,7 +2,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Prometheus metrics of a Dkron cluster that Dkron's own /metrics lacks: per job its last success
 and failure, next run, counts, disabled and last status; per cluster the leader, the Raft voters
-against the servers expected, and the members by status.
+against the servers expected, and the members by status; with --ledger-report, the ledger of
+scheduled runs that the catch-up service writes (per job, its slots by status in the ledger's
+window) and when it last wrote it.
 
 Runs on each server host beside Dkron, on Debian's python3 alone (no Ansible, no pip), listening on
 loopback: Prometheus reaches it through the API proxy. However many scrapes arrive, Dkron is asked
@@ -87,8 +89,10 @@ class DkronReader:
     """Reads the cluster from one server's API, and Raft through ``raft_command`` (``dkron raft
     list-peers`` without ``--rpc-addr``: the leader's RPC address is added), cached."""
 
-    def __init__(self, api_url, expected_servers=(), raft_command=None, cache_seconds=15.0, timeout=5.0):
+    def __init__(self, api_url, expected_servers=(), raft_command=None, cache_seconds=15.0, timeout=5.0,
+                 ledger_report=None):
         self.api_url = api_url.rstrip("/")
+        self.ledger_report = ledger_report
         self.expected_servers = sorted(expected_servers)
         self.raft_command = raft_command
         self.cache_seconds = cache_seconds
@@ -173,10 +177,29 @@ class DkronReader:
                             "Whether a server expected to vote is an alive Raft voter (1) or not (0).",
                             1 if server in voters and server in alive_servers else 0, {"server": server})
         metrics.add("dkron_raft_expected_voters", "Servers the inventory expects to vote.", len(self.expected_servers))
+        if self.ledger_report:
+            self._add_ledger(metrics)
         metrics.add("dkron_exporter_refresh_seconds", "How long the last reading of the cluster took.",
                     time.monotonic() - started)
         metrics.add("dkron_exporter_api_requests", "API requests made since the exporter started.", self.api_requests)
         return metrics.text()
+
+    def _add_ledger(self, metrics):
+        """The catch-up service's ledger report: 0 as its time when it is missing or unreadable, which
+        the DkronCatchupDown alert sees as a service that is down."""
+        try:
+            with open(self.ledger_report, encoding="utf-8") as handle:
+                report = json.load(handle)
+        except (OSError, ValueError):
+            report = {}
+        metrics.add("dkron_catchup_report_timestamp_seconds",
+                    "When the catch-up service last wrote its ledger report, 0 for never.",
+                    timestamp(report.get("generated_at")))
+        for name, entry in sorted((report.get("jobs") or {}).items()):
+            for status, count in sorted((entry.get("counts") or {}).items()):
+                metrics.add("dkron_job_ledger_slots",
+                            "The job's scheduled slots in the ledger's window, by status (ran, late, missed, "
+                            "doubled, caught_up).", count, {"dkron_job": name, "status": status})
 
     def metrics(self):
         """The metrics text, read anew only when the cached reading is older than cache_seconds."""
@@ -217,9 +240,11 @@ def main(argv=None):
                         help="JSON list: the command that runs `dkron raft list-peers` (the leader's --rpc-addr is added)")
     parser.add_argument("--cache-seconds", type=float, default=15.0, help="Prometheus's scrape interval")
     parser.add_argument("--timeout", type=float, default=5.0)
+    parser.add_argument("--ledger-report", help="the catch-up service's ledger report (JSON), if it runs here")
     args = parser.parse_args(argv)
     host, _colon, port = args.listen.rpartition(":")
-    reader = DkronReader(args.api_url, args.expected_server, args.raft_command, args.cache_seconds, args.timeout)
+    reader = DkronReader(args.api_url, args.expected_server, args.raft_command, args.cache_seconds, args.timeout,
+                         args.ledger_report)
     server = ThreadingHTTPServer((host, int(port)), handler_for(reader))
     server.daemon_threads = True
     server.serve_forever()

@@ -228,6 +228,37 @@ def test_cluster_alerts_ride_out_an_election_and_fire_on_what_lasts(tmp_path):
     assert "SUCCESS" in _promtool(tmp_path, rules, tests)
 
 
+def test_ledger_alerts_on_missed_and_doubled_runs_and_a_silent_catch_up_service(tmp_path):
+    rules = cluster_alert_rules()
+    written = "0+60x9 540x30"  # rewritten each minute (promtool's clock starts at 0), then no more
+    series = [
+        # Both servers' ledgers count the none job's missed slot from 5 min on, until it leaves the window.
+        *({"series": 'dkron_job_ledger_slots{instance="%s", dkron_job="canary", status="missed"}' % name,
+           "values": "0x4 1x20 0x15"} for name in ("server-1", "server-2")),
+        {"series": 'dkron_job_ledger_slots{instance="server-1", dkron_job="canary", status="doubled"}',
+         "values": "0x29 1x10"},
+        {"series": 'dkron_catchup_report_timestamp_seconds{instance="server-2"}', "values": written},
+        {"series": 'dkron_catchup_report_timestamp_seconds{instance="server-1"}', "values": "0+60x39"},
+    ]
+    checks = [
+        (4 * 60, "DkronJobMissedRuns", []),
+        (5 * 60, "DkronJobMissedRuns", _cluster_expected(
+            rules, "DkronJobMissedRuns", "Dkron job canary missed 1 scheduled run(s) in the last hour.",
+            dkron_job="canary")),
+        (26 * 60, "DkronJobMissedRuns", []),
+        (30 * 60, "DkronJobDoubledRuns", _cluster_expected(
+            rules, "DkronJobDoubledRuns", "Dkron job canary ran 1 scheduled slot(s) twice in the last hour.",
+            dkron_job="canary")),
+        (11 * 60, "DkronCatchupDown", []),  # two minutes old: pending for its minute
+        (13 * 60, "DkronCatchupDown", _cluster_expected(
+            rules, "DkronCatchupDown", "The catch-up service on server-2 has not written its ledger for 2 minutes.",
+            instance="server-2")),
+    ]
+    tests = [{"interval": "1m", "input_series": series, "alert_rule_test": [
+        {"eval_time": _at(when), "alertname": name, "exp_alerts": alerts} for when, name, alerts in checks]}]
+    assert "SUCCESS" in _promtool(tmp_path, rules, tests)
+
+
 def test_reconcile_alerts_on_drift_a_failed_run_and_silence(tmp_path):
     rules = reconcile_alert_rules(max_age="15m")
     runs = "0+60x9 540x30"  # a run every minute, none after the tenth
@@ -272,7 +303,7 @@ def test_the_filter_makes_a_rule_file_promtool_accepts(tmp_path):
     (tmp_path / "rules.yml").write_text(yaml.safe_dump(content))
     check = subprocess.run([PROMTOOL, "check", "rules", "rules.yml"], cwd=tmp_path, capture_output=True, text=True,
                            check=False)
-    assert check.returncode == 0 and "SUCCESS: 11 rules found" in check.stdout, check.stdout + check.stderr
+    assert check.returncode == 0 and "SUCCESS: 14 rules found" in check.stdout, check.stdout + check.stderr
     # The reconcile's job defaults apply as dkron_job_set applies them: a job's own setting wins.
     defaulted = dkron_alert_rules([{"name": "nightly", "schedule": "0 0 3 * * *"},
                                    {"name": "own", "schedule": "@every 1m", "disabled": False}],

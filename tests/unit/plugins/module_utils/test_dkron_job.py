@@ -376,6 +376,8 @@ def test_empty_env_sets_no_env_key():
         (dict(command="true", retries=-1), "retries"),
         (dict(command="true", expires_at="next year"), "expires_at"),
         (dict(command="true", parent_job="x"), "own parent"),
+        (dict(command="true", catchup={"policy": "latest", "window": "soon"}), "not a positive Go duration"),
+        (dict(command="true", metadata={"hacron_catchup": "all"}), "set it with the catchup option"),
     ],
 )
 def test_bad_options_are_refused_with_a_message_about_them(options, message):
@@ -496,3 +498,11 @@ def test_a_changed_secret_is_named_in_the_diff_headers_only():
     assert diff["before"] == diff["after"]
     same = job_diff(normalise_job(NIGHTLY_STORED), build_job(nightly()), JobMasker(nightly()))
     assert "after_header" not in same
+
+
+def test_the_catch_up_policy_is_kept_in_the_metadata_beside_the_user_s():
+    job = build_job(params(name="x", schedule="@every 10s", command="true", metadata={"team": "ops"},
+                           catchup={"policy": "all", "window": "15m", "max": 3}))
+    assert job["metadata"] == {"team": "ops", "hacron_catchup": "all", "hacron_catchup_window": "15m",
+                               "hacron_catchup_max": "3"}
+    assert build_job(params(name="x", schedule="@every 10s", command="true", catchup={"policy": "none"}))["metadata"] == {}
