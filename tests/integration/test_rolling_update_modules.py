@@ -122,7 +122,9 @@ def test_quiet_window_fails_at_once_when_jobs_are_due_more_often_than_the_margin
         assert result["failed"] is True
         assert "no 3 s without a due job within 30 s" in result["msg"]
         assert "quiet-every-second" in result["msg"]
-        assert time.monotonic() - started < 15, "it did not wait in vain"
+        # Refused before sleeping: sooner than the 30 s it would otherwise have waited out (not a
+        # speed target: a module run took 17 s on a loaded machine, ci36).
+        assert time.monotonic() - started < 30, "it waited in vain"
     finally:
         delete_on_leader(dkron_cluster, "quiet-every-second")
 
