@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from support.canary import doubled_in, missed_in
 from support.jobs import shell_job
 
 pytestmark = pytest.mark.integration
@@ -25,15 +26,6 @@ def file_runs(path):
     """Run times written by a canary, oldest first."""
     return sorted(float(line) for line in Path(path).read_text().split()) if Path(path).exists() else []
 
-
-def missed_in(runs):
-    """Slots missing between the runs, by the ledger's rule for @every: a gap of g seconds holds
-    round(g / interval) - 1 slots that did not run."""
-    return sum(max(0, int((later - earlier) / INTERVAL + 0.5) - 1) for earlier, later in zip(runs, runs[1:]))
-
-
-def doubled_in(runs):
-    return sum(1 for earlier, later in zip(runs, runs[1:]) if later - earlier < INTERVAL / 2)
 
 
 @pytest.fixture(scope="module")
@@ -97,14 +89,14 @@ def test_a_killed_leader_s_missed_slot_is_caught_up_once_and_the_ledger_counts_t
     # refuses runs ("error retrieving job from scheduler") until its startup reconciliation has given
     # up dialling the dead leader, 10 s after the election: that, plus a poll, is the bound.
     assert len(catchups) == 1 and catchups[0] - (killed_at + elected_after) <= 15, (killed_at, record, latest)
-    assert doubled_in(regular) == 0, latest
+    assert doubled_in(regular, INTERVAL) == 0, latest
     assert not [slot for slot in record["slots"] for run in regular if abs(run - slot) < INTERVAL / 2], (record, latest)
-    assert missed_in(none) >= 1 and doubled_in(none) == 0, (killed_at, none)
+    assert missed_in(none, INTERVAL) >= 1 and doubled_in(none, INTERVAL) == 0, (killed_at, none)
 
     report = json.loads((services / ("%s.json" % new_leader.name)).read_text())
     assert report["leader"] is True
-    assert report["jobs"]["catchup-none"]["counts"]["missed"] == missed_in(none), (report["jobs"]["catchup-none"], none)
+    assert report["jobs"]["catchup-none"]["counts"]["missed"] == missed_in(none, INTERVAL), (report["jobs"]["catchup-none"], none)
     latest_counts = report["jobs"]["catchup-latest"]["counts"]
     assert latest_counts["missed"] == latest_counts["doubled"] == 0 and latest_counts["caught_up"] >= 1, latest_counts
     print("election %.1f s; the none job missed %d slot(s); caught up %.1f s after the new leader"
-          % (elected_after, missed_in(none), catchups[0] - killed_at - elected_after))
+          % (elected_after, missed_in(none, INTERVAL), catchups[0] - killed_at - elected_after))

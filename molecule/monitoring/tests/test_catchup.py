@@ -8,6 +8,7 @@ import random
 import time
 from datetime import datetime
 
+from support.canary import doubled_in, missed_in
 from helpers import AGENT, SERVERS, api, container, leader_name, peer, wait_for
 from test_alerts import alerts_sent, monitor_now
 
@@ -23,15 +24,6 @@ def file_runs(name):
     return sorted(float(line) for line in text.split())
 
 
-def missed_in(runs):
-    """Slots missing between runs, by the ledger's rule for @every: a gap of g seconds holds
-    round(g / interval) - 1 slots that did not run."""
-    return sum(max(0, int((later - earlier) / INTERVAL + 0.5) - 1) for earlier, later in zip(runs, runs[1:]))
-
-
-def doubled_in(runs):
-    return sum(1 for earlier, later in zip(runs, runs[1:]) if later - earlier < INTERVAL / 2)
-
 
 def records(name):
     status, job = api(next(server for server in SERVERS if leader_name(server)), "/v1/jobs/hacron-catchup-records")
@@ -40,18 +32,18 @@ def records(name):
 
 def split_runs(name):
     """(regular runs, catch-up runs) of a canary: a catch-up run is the first run after its record."""
-    runs, catchups = file_runs(name), []
-    for record in records(name):
+    runs, catchups, written = file_runs(name), [], records(name)
+    for record in written:
         after = [run for run in runs if record["at"] <= run <= record["at"] + 60 and run not in catchups]
         if after:
             catchups.append(after[0])
-    return [run for run in runs if run not in catchups], catchups, records(name)
+    return [run for run in runs if run not in catchups], catchups, written
 
 
 def no_slot_twice(name):
     """The regular runs never two in one slot, and no catch-up for a slot that had a run of its own."""
     regular, _catchups, written = split_runs(name)
-    assert doubled_in(regular) == 0, regular
+    assert doubled_in(regular, INTERVAL) == 0, regular
     twice = [slot for record in written for slot in record["slots"]
              for run in regular if abs(run - slot) < INTERVAL / 2]
     assert not twice, (twice, written, regular)
@@ -84,12 +76,12 @@ def test_three_kills_latest_closes_every_gap_none_is_counted_exactly():
         FIRST_KILL.setdefault("at", killed_at)
         time.sleep(4 * INTERVAL)  # Dkron refuses runs for 10 s after an election; then a slot or two
         regular, catchups, _written = split_runs(LATEST)
-        gap = missed_in([run for run in regular if run > killed_at - INTERVAL])
+        gap = missed_in([run for run in regular if run > killed_at - INTERVAL], INTERVAL)
         closed = [run - killed_at - election for run in catchups if run > killed_at]
         none_runs = [run for run in file_runs(NONE) if run > killed_at - INTERVAL]
         print("kill: election %.1f s; %s's gap of %d slot(s) closed %s after the new leader; %s missed %d, "
               "doubled %d" % (election, LATEST, gap, "%.1f s" % closed[0] if closed else "(none)", NONE,
-                              missed_in(none_runs), doubled_in(none_runs)))
+                              missed_in(none_runs, INTERVAL), doubled_in(none_runs, INTERVAL)))
         # One catch-up run for a gap, none without one. Dkron 4.1.2 refuses runs until its startup
         # reconciliation gives up on the dead leader, 10 s after the election: the bound is that, half
         # an interval (when a slot counts as missed) and a poll.
@@ -103,8 +95,8 @@ def test_three_kills_latest_closes_every_gap_none_is_counted_exactly():
     first, written_at = (datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
                          for text in (min(slot["due"] for slot in account["slots"]), report["generated_at"]))
     kept = [run for run in file_runs(NONE) if first - 1 <= run <= written_at]  # Dkron keeps 100 runs
-    assert account["counts"]["missed"] == missed_in(kept), (account["counts"], kept)
-    assert account["counts"]["doubled"] == doubled_in(kept) == 0
+    assert account["counts"]["missed"] == missed_in(kept, INTERVAL), (account["counts"], kept)
+    assert account["counts"]["doubled"] == doubled_in(kept, INTERVAL) == 0
     assert report["jobs"][LATEST]["counts"]["missed"] == 0, report["jobs"][LATEST]["counts"]
 
 
