@@ -16,7 +16,7 @@ ARTIFACT := $(CACHE)/build/hacron-dkron-$(VERSION).tar.gz
 SANITY_ROOT := $(or $(TMPDIR),/tmp)/hacron-dkron-sanity
 
 .PHONY: help setup setup-venv lab lab-up lab-down lab-ping lab-converge lab-status test test-fast lint build sanity \
-        units integration molecule bench-converge bench-jobs bench-rolling bench-exporter ui-screenshot alerts-screenshot clean
+        units integration molecule bench-converge bench-jobs bench-rolling bench-exporter bench-catchup ui-screenshot alerts-screenshot clean
 
 help:
 	@echo "make lab        from nothing to a Dkron cluster on the lab (setup, hosts, site.yml, status)"
@@ -104,6 +104,10 @@ bench-jobs: setup
 
 bench-exporter: setup
 	python bench/exporter.py
+
+# What the catch-up service costs while nothing happens; BASELINE=<git rev> compares with that one.
+bench-catchup: setup
+	python bench/catchup_idle.py $(if $(BASELINE),--baseline $(BASELINE))
 
 bench-rolling: setup
 	python bench/rolling_update.py

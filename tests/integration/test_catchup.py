@@ -20,12 +20,12 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE = ROOT / "roles" / "catchup" / "files" / "hacron_dkron_catchup.py"
 INTERVAL = 10
+ACT_AFTER_ELECTION = 60  # the service's ACT_AFTER_ELECTION_SECONDS
 
 
 def file_runs(path):
     """Run times written by a canary, oldest first."""
     return sorted(float(line) for line in Path(path).read_text().split()) if Path(path).exists() else []
-
 
 
 @pytest.fixture(scope="module")
@@ -77,24 +77,39 @@ def test_a_killed_leader_s_missed_slot_is_caught_up_once_and_the_ledger_counts_t
     leader.kill()
     new_leader = cluster.leader(timeout=60)
     elected_after = time.time() - killed_at
-    time.sleep(3 * INTERVAL)
+
+    def caught_up():
+        """(the records job, canary-latest's record, its catch-up runs), once there is a record."""
+        answer = requests.get(new_leader.api_url + "/v1/jobs/hacron-catchup-records", timeout=10)
+        metadata = (answer.json().get("metadata") or {}) if answer.status_code == 200 else {}
+        if "catchup-latest" not in metadata:  # none yet, or taken back when Dkron refused the run
+            return None
+        [written] = json.loads(metadata["catchup-latest"])
+        return answer.json(), written, [run for run in file_runs(latest_file) if written["at"] <= run <= written["at"] + 5]
+    # Dkron 4.1.2 refuses runs ("error retrieving job from scheduler") until its startup
+    # reconciliation has given up dialling the dead leader (10 s after the election on an idle
+    # host): how soon the gap closes is a figure, printed below; the bound is the service's own,
+    # the minute (plus an interval) it acts after an election.
+    deadline = time.monotonic() + ACT_AFTER_ELECTION + INTERVAL
+    while time.monotonic() < deadline and not (caught_up() or (None, None, None))[2]:
+        time.sleep(1)
+    time.sleep(2 * INTERVAL)  # regular runs of the new leader, to hold against the catch-up
 
     latest, none = file_runs(latest_file), file_runs(none_file)
-    records = requests.get(new_leader.api_url + "/v1/jobs/hacron-catchup-records", timeout=10).json()
-    assert records["disabled"] is True and "catchup-none" not in records["metadata"]
-    [record] = json.loads(records["metadata"]["catchup-latest"])
-    catchups = [run for run in latest if record["at"] <= run <= record["at"] + 5]
+    records, record, catchups = caught_up() or (None, None, [])
+    assert records and records["disabled"] is True and "catchup-none" not in records["metadata"], records
     regular = [run for run in latest if run not in catchups]
-    # One catch-up run, soon after the new leader, for slots that had no run of their own. Dkron 4.1.2
-    # refuses runs ("error retrieving job from scheduler") until its startup reconciliation has given
-    # up dialling the dead leader, 10 s after the election: that, plus a poll, is the bound.
-    assert len(catchups) == 1 and catchups[0] - (killed_at + elected_after) <= 15, (killed_at, record, latest)
+    # One catch-up run, for slots that had no run of their own.
+    assert len(catchups) == 1, (killed_at, record, latest)
     assert doubled_in(regular, INTERVAL) == 0, latest
     assert not [slot for slot in record["slots"] for run in regular if abs(run - slot) < INTERVAL / 2], (record, latest)
     assert missed_in(none, INTERVAL) >= 1 and doubled_in(none, INTERVAL) == 0, (killed_at, none)
 
     report = json.loads((services / ("%s.json" % new_leader.name)).read_text())
     assert report["leader"] is True
+    # Only the leader works the ledger out; the others say they are alive.
+    others = [json.loads(path.read_text()) for path in services.glob("*.json") if path.stem != new_leader.name]
+    assert others and all(other["leader"] is False and other["jobs"] == {} for other in others), others
     assert report["jobs"]["catchup-none"]["counts"]["missed"] == missed_in(none, INTERVAL), (report["jobs"]["catchup-none"], none)
     latest_counts = report["jobs"]["catchup-latest"]["counts"]
     assert latest_counts["missed"] == latest_counts["doubled"] == 0 and latest_counts["caught_up"] >= 1, latest_counts

@@ -12,7 +12,8 @@ from support.canary import doubled_in, missed_in
 from helpers import AGENT, SERVERS, api, container, leader_name, peer, wait_for
 from test_alerts import alerts_sent, monitor_now
 
-INTERVAL = 10
+INTERVAL = 10  # canary-latest and canary-none; canary-all runs every minute
+ACT_AFTER_ELECTION = 60  # the catch-up service acts this long after an election, plus one interval
 LATEST, NONE, ALL = "canary-latest", "canary-none", "canary-all"
 REPORT = "/var/lib/hacron-dkron-catchup/ledger.json"
 FIRST_KILL = {}
@@ -23,6 +24,14 @@ def file_runs(name):
     text = peer(AGENT).run("docker exec %s cat /tmp/%s.txt", container(AGENT), name).stdout
     return sorted(float(line) for line in text.split())
 
+
+def triggered(name):
+    """When the leader triggered each run of the job (its execution groups), oldest first: Dkron's
+    own account, unaffected by how late the agent started it."""
+    status, executions = api(next(server for server in SERVERS if leader_name(server)),
+                             "/v1/jobs/%s/executions" % name)
+    assert status == 200, (status, executions)
+    return sorted({execution["group"] / 1e9 for execution in executions})
 
 
 def records(name):
@@ -67,6 +76,14 @@ def kill_leader():
     return old, killed_at, new, monitor_now() - killed_at
 
 
+def latest_since(killed_at, election):
+    """canary-latest's missed slots since the kill, and how long after the new leader each of its
+    catch-up runs came."""
+    regular, catchups, _written = split_runs(LATEST)
+    gap = missed_in([run for run in regular if run > killed_at - INTERVAL], INTERVAL)
+    return gap, [run - killed_at - election for run in catchups if run > killed_at]
+
+
 def test_three_kills_latest_closes_every_gap_none_is_counted_exactly():
     every_server_up()
     time.sleep(3 * INTERVAL)  # the canaries run again on the cluster test_alerts left
@@ -74,19 +91,22 @@ def test_three_kills_latest_closes_every_gap_none_is_counted_exactly():
         time.sleep(random.uniform(0, INTERVAL))
         old, killed_at, _new, election = kill_leader()
         FIRST_KILL.setdefault("at", killed_at)
-        time.sleep(4 * INTERVAL)  # Dkron refuses runs for 10 s after an election; then a slot or two
-        regular, catchups, _written = split_runs(LATEST)
-        gap = missed_in([run for run in regular if run > killed_at - INTERVAL], INTERVAL)
-        closed = [run - killed_at - election for run in catchups if run > killed_at]
+        time.sleep(4 * INTERVAL)  # Dkron refuses runs for a while after an election; then a slot or two
+        acts_until = killed_at + election + ACT_AFTER_ELECTION + INTERVAL + 5
+        gap, closed = latest_since(killed_at, election)
+        while gap and not closed and monitor_now() < acts_until:
+            time.sleep(2)
+            gap, closed = latest_since(killed_at, election)
         none_runs = [run for run in file_runs(NONE) if run > killed_at - INTERVAL]
         print("kill: election %.1f s; %s's gap of %d slot(s) closed %s after the new leader; %s missed %d, "
               "doubled %d" % (election, LATEST, gap, "%.1f s" % closed[0] if closed else "(none)", NONE,
                               missed_in(none_runs, INTERVAL), doubled_in(none_runs, INTERVAL)))
-        # One catch-up run for a gap, none without one. Dkron 4.1.2 refuses runs until its startup
-        # reconciliation gives up on the dead leader, 10 s after the election: the bound is that, half
-        # an interval (when a slot counts as missed) and a poll.
+        # One catch-up run for a gap, none without one, and within the time the service acts after
+        # an election. How soon is a figure, printed above, not a bound: Dkron 4.1.2 refuses runs
+        # until its startup reconciliation gives up on the dead leader (10 s on an idle host, 35 s
+        # seen on a loaded CI machine).
         assert len(closed) == (1 if gap else 0), (killed_at, gap, closed)
-        assert not closed or closed[0] <= 10 + INTERVAL / 2 + 2, closed
+        assert not closed or closed[0] <= ACT_AFTER_ELECTION + INTERVAL, closed
         no_slot_twice(LATEST)
         peer(old).check_output("docker start %s", container(old))
         every_server_up()
@@ -122,12 +142,23 @@ def test_ten_minutes_down_all_runs_at_most_its_max():
     time.sleep(600)
     started_at = monitor_now()
     every_server_up()
-    time.sleep(4 * INTERVAL)
-    fresh = [record for record in records(ALL) if record["at"] >= started_at]
-    catchups = [run for run in file_runs(ALL) if any(record["at"] <= run <= record["at"] + 5 for record in fresh)]
+
+    def catchup_runs():
+        """This restart's records of canary-all, its runs, and those the records started: the service
+        starts each run just after writing its record; the job's first regular run comes a minute
+        after the election, well after the catch-up."""
+        fresh = [record for record in records(ALL) if record["at"] >= started_at]
+        runs = [run for run in triggered(ALL) if run >= started_at]
+        return fresh, runs, [run for run in runs if any(record["at"] - 1 <= run <= record["at"] + 10 for record in fresh)]
+    wait_for(lambda: len(catchup_runs()[2]) >= 3, timeout=ACT_AFTER_ELECTION + 60, interval=2,
+             what="canary-all's catch-up runs")
+    time.sleep(INTERVAL)  # room for a fourth, were there one
+    fresh, runs, catchups = catchup_runs()
     print("ten minutes down: %d catch-up records, %d catch-up runs of %s" % (len(fresh), len(catchups), ALL))
     assert len(fresh) == 3 and all(len(record["slots"]) == 1 for record in fresh), fresh
-    assert len(catchups) == 3, (fresh, catchups)
+    assert len(catchups) == 3, (fresh, runs)
+    # And each run Dkron counts ran once on the agent: its file has as many since then.
+    assert len([run for run in file_runs(ALL) if run >= started_at]) == len(runs), (runs, file_runs(ALL))
 
 
 def test_the_missed_runs_of_the_none_job_are_notified():

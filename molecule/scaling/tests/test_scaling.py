@@ -91,9 +91,15 @@ def test_a_removal_that_would_leave_no_quorum_is_refused_with_nothing_changed(tm
         # Alive in every server's view, not only the first's: the next run reads the members from
         # whichever server it asks (CI run 10: server-3 was not yet alive there, and the removal
         # was refused for want of a quorum).
-        wait_for(lambda: sorted(voters()) == sorted(FIVE)
-                 and all(alive_members(name) == sorted(FIVE) for name in FIVE),
-                 timeout=120, what="the five servers back, alive in every server's view")
+        views = {}
+
+        def all_back():
+            views.update(voters=voters(), **{name: alive_members(name) for name in FIVE})
+            return sorted(views["voters"]) == sorted(FIVE) and all(views[name] == sorted(FIVE) for name in FIVE)
+        try:
+            wait_for(all_back, timeout=180, what="the five servers back, alive in every server's view")
+        except AssertionError as error:
+            raise AssertionError("%s; the voters and each server's alive members: %r" % (error, views)) from None
 
 
 def test_the_spares_taken_out_leave_raft_the_swarm_and_the_firewall(tmp_path):

@@ -10,8 +10,9 @@ starting on the leader), it applies each job's catch-up policy for as long as th
 made that job miss a slot: one interval of an ``@every`` job, plus a minute. Before it starts any
 run it writes the slots the run stands for into the disabled job ``hacron-catchup-records``, in
 Dkron's own replicated store, so that no leader after it starts them again. Every ``--report-every``
-seconds it writes the ledger of every job (module_utils/dkron_ledger.py, installed beside it) as
-JSON, which the exporter turns into metrics. Python's standard library only.
+seconds it writes a report, which the exporter turns into metrics: on the leader, the ledger of
+every job (module_utils/dkron_ledger.py, installed beside it); on the others, only that they are
+alive. Python's standard library only.
 """
 
 import argparse
@@ -125,10 +126,13 @@ def act_horizon(job):
 
 
 def catch_up(dkron, elected_at, now, tolerance):
-    """Start the catch-up runs due now; returns how many were started."""
-    due = [job for job in dkron.jobs() if job_policy(job)[0] != "none" and now <= elected_at + act_horizon(job)]
+    """Start the catch-up runs due now. Returns how long, after the election, any job may still be
+    due one (the service stops asking once that has passed: listing jobs every second is not free)."""
+    jobs = dkron.jobs()
+    horizon = max([ACT_AFTER_ELECTION_SECONDS] + [act_horizon(job) for job in jobs])
+    due = [job for job in jobs if job_policy(job)[0] != "none" and now <= elected_at + act_horizon(job)]
     if not due:
-        return 0
+        return horizon
     records = dkron.records()
     plans = []
     for job in due:
@@ -136,7 +140,7 @@ def catch_up(dkron, elected_at, now, tolerance):
                             tolerance=tolerance)
         plans.extend((job["name"], {"at": now, "slots": entry["slots"], "policy": entry["policy"]}) for entry in plan)
     if not plans:
-        return 0
+        return horizon
     for name, record in plans:
         records.setdefault(name, []).append(record)
     for name in records:
@@ -153,22 +157,25 @@ def catch_up(dkron, elected_at, now, tolerance):
         for name, record in refused:
             records[name].remove(record)
         dkron.write_records(records)
-    return len(plans) - len(refused)
+    return horizon
 
 
 def report(dkron, server, leads, now, window, tolerance):
-    """The ledger of every scheduled job, as the exporter and an operator read it."""
-    records = dkron.records()
+    """The ledger of every scheduled job, as the exporter and an operator read it. Only the leader
+    works it out (every server would find the same, from the same store); the others write who they
+    are and when, which is what tells that their service is alive."""
     jobs = {}
-    for job in dkron.jobs():
-        account = ledger(job, dkron.executions(job["name"]), records.get(job["name"], []), now=now, window=window,
-                         tolerance=tolerance)
-        jobs[job["name"]] = {
-            "policy": job_policy(job)[0],
-            "counts": account["counts"],
-            "slots": [{"due": iso(entry["slot"]), "status": entry["status"], "run": iso(entry["run"])}
-                      for entry in account["slots"]],
-        }
+    if leads:
+        records = dkron.records()
+        for job in dkron.jobs():
+            account = ledger(job, dkron.executions(job["name"]), records.get(job["name"], []), now=now,
+                             window=window, tolerance=tolerance)
+            jobs[job["name"]] = {
+                "policy": job_policy(job)[0],
+                "counts": account["counts"],
+                "slots": [{"due": iso(entry["slot"]), "status": entry["status"], "run": iso(entry["run"])}
+                          for entry in account["slots"]],
+            }
     return {"generated_at": iso(now), "server": server, "leader": leads, "window_seconds": window,
             "tolerance_seconds": tolerance, "jobs": jobs}
 
@@ -192,23 +199,23 @@ def main(argv=None):
     parser.add_argument("--poll", type=float, default=1.0)
     args = parser.parse_args(argv)
     dkron = Dkron(args.api_url)
-    elected_at, reported_at, last_error = None, 0.0, None
+    elected_at, horizon, reported_at, last_report_leads, last_error = None, None, 0.0, None, None
     log("watching %s; the ledger goes to %s", args.api_url, args.report)
     while True:
         now = time.time()
         try:
             leads = dkron.leads()
             if leads and elected_at is None:
-                elected_at = now
+                elected_at, horizon = now, None
                 log("this server leads from %s: catching up what the election missed", iso(now))
             elif not leads and elected_at is not None:
                 elected_at = None
                 log("this server no longer leads")
-            if leads:
-                catch_up(dkron, elected_at, now, args.tolerance)
-            if now - reported_at >= args.report_every:
+            if leads and (horizon is None or now <= elected_at + horizon):
+                horizon = catch_up(dkron, elected_at, now, args.tolerance)
+            if now - reported_at >= args.report_every or leads != last_report_leads:
                 write_atomically(args.report, report(dkron, args.server, leads, now, args.window, args.tolerance))
-                reported_at = now
+                reported_at, last_report_leads = now, leads
             last_error = None
         except (RuntimeError, ValueError, OSError) as error:
             if str(error) != last_error:  # once per kind of failure, not every second

@@ -66,6 +66,15 @@ def test_two_runs_within_half_an_interval_are_one_doubled_slot():
     assert statuses(account) == [(0, "ran"), (10, "doubled"), (23, "ran")]
 
 
+def test_every_runs_are_spaced_by_their_trigger_not_by_an_agent_s_late_start():
+    # Triggered on time every 10 s; the agent started the second run 6 s late (a loaded host): by the
+    # starts, 10 -> 16 -> 20 would look like two runs in one slot.
+    executions = [execution(0), execution(16, group=10), execution(20), execution(30)]
+    account = ledger(job(), executions, now=T0 + 35)
+    assert statuses(account) == [(0, "ran"), (10, "ran"), (20, "ran"), (30, "ran")]
+    assert abs(account["slots"][1]["run"] - (T0 + 16)) < 0.01  # the run's own start is what it shows
+
+
 def test_a_due_slot_is_missed_half_an_interval_after_it():
     executions = [execution(0)]
     assert statuses(ledger(job(), executions, now=T0 + 14)) == [(0, "ran")]
