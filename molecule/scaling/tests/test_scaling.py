@@ -63,6 +63,13 @@ def test_two_servers_added_to_the_inventory_join_as_voters(tmp_path):
     assert set(FIVE) <= set(swarm_nodes())
 
 
+def five_back(views):
+    """Whether the five servers are voters and alive in every server's view; ``views`` keeps what
+    was seen, for the message when they are not."""
+    views.update(voters=voters(), **{name: alive_members(name) for name in FIVE})
+    return sorted(views["voters"]) == sorted(FIVE) and all(views[name] == sorted(FIVE) for name in FIVE)
+
+
 def test_a_removal_that_would_leave_no_quorum_is_refused_with_nothing_changed(tmp_path):
     # Two of the three servers that would stay hang (paused, as a host that stopped answering):
     # taking the two spares out would leave one. Paused, not stopped: a Dkron stopped with SIGTERM
@@ -92,12 +99,8 @@ def test_a_removal_that_would_leave_no_quorum_is_refused_with_nothing_changed(tm
         # whichever server it asks (CI run 10: server-3 was not yet alive there, and the removal
         # was refused for want of a quorum).
         views = {}
-
-        def all_back():
-            views.update(voters=voters(), **{name: alive_members(name) for name in FIVE})
-            return sorted(views["voters"]) == sorted(FIVE) and all(views[name] == sorted(FIVE) for name in FIVE)
         try:
-            wait_for(all_back, timeout=180, what="the five servers back, alive in every server's view")
+            wait_for(lambda: five_back(views), timeout=180, what="the five servers back, alive in every server's view")
         except AssertionError as error:
             raise AssertionError("%s; the voters and each server's alive members: %r" % (error, views)) from None
 
