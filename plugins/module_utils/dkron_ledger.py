@@ -10,8 +10,8 @@ the job's executions, which Dkron keeps (the last 100 per job):
   its start: ``ran``, or ``late`` when it started more than the tolerance after it; a second run in
   one slot makes it ``doubled``; a slot with no run is ``missed``.
 - ``@every`` has no fixed slots: each leader's scheduler starts its timers afresh. The slots follow
-  the runs, as the leader triggered them (the execution group): after a run, the next slot is one
-  interval later, and a run within half an interval of it is its run. A run less than half an interval after the previous one is a ``doubled`` slot; a
+  the runs: after a run, the next slot is one interval later, and a run within half an interval of
+  it is its run. A run less than half an interval after the previous one is a ``doubled`` slot; a
   slot with no run within half an interval is ``missed``.
 - A slot that a catch-up run stands in for is ``caught_up``.
 
@@ -185,14 +185,15 @@ def _every_ledger(interval, runs, since, now):
     plan until its own first run)."""
     entries, half = [], interval / 2.0
     for index, run in enumerate(runs):
-        # Spaced by when the leader triggered them: an agent may start a run seconds late on a
-        # loaded host, which would otherwise look like two runs in one slot.
-        if index and run["triggered"] - runs[index - 1]["triggered"] < half:
+        # Two in one slot only when the leader also triggered them that close: an agent may start a
+        # run seconds late on a loaded host, and the next one, on time, then starts soon after it.
+        previous = runs[index - 1] if index else None
+        if previous and run["start"] - previous["start"] < half and run["triggered"] - previous["triggered"] < half:
             entries[-1]["status"] = "doubled"
             continue
-        entries.append({"slot": run["triggered"], "status": "ran", "run": run["start"]})
-        following = runs[index + 1]["triggered"] if index + 1 < len(runs) else now
-        slot = run["triggered"] + interval
+        entries.append({"slot": run["start"], "status": "ran", "run": run["start"]})
+        following = runs[index + 1]["start"] if index + 1 < len(runs) else now
+        slot = run["start"] + interval
         if slot < since:  # a long outage: count from the window's start, not slot by slot
             slot += (since - slot) // interval * interval
         while slot < following - half:
