@@ -261,19 +261,24 @@ def _gaps(entries):
     return gaps
 
 
-def catchup_plan(job, executions, records=None, now=None, tolerance=5.0):
+def catchup_plan(job, executions, records=None, now=None, tolerance=5.0, elected_at=None):
     """The catch-up runs to start now, oldest first: ``[{"slot", "slots", "policy"}]``, where
-    ``slots`` are the missed slots the run stands in for (the record to write before it). Nothing for a gap that already has a record (its
-    catch-up was started, by this server or by a leader before it), nor for slots older than the
-    policy's window."""
+    ``slots`` are the missed slots the run stands in for (the record to write before it). Nothing for
+    a gap that already has a record (its catch-up was started, by this server or by a leader before
+    it), nor for slots older than the policy's window. Given ``elected_at``, only the gap that
+    election left: one that a run closed before it (the job's only node was down, say) is the
+    missed-runs alert's to tell, not caught up minutes later by a failover it had nothing to do with."""
     policy, window, most = job_policy(job)
     if policy == "none":
         return []
     now = now if now is not None else datetime.now(fixed_offset.utc).timestamp()
     account = ledger(job, executions, records, now=now, window=window, tolerance=tolerance)
+    runs = [entry["run"] for entry in account["slots"] if entry["run"] is not None]
     plan = []
     for gap in _gaps(account["slots"]):
         if any(entry["status"] == "caught_up" for entry in gap):
+            continue
+        if elected_at is not None and any(gap[-1]["slot"] < run < elected_at for run in runs):
             continue
         if policy == "latest":
             plan.append({"slot": gap[-1]["slot"], "slots": [entry["slot"] for entry in gap], "policy": policy})

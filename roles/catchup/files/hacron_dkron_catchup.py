@@ -137,7 +137,7 @@ def catch_up(dkron, elected_at, now, tolerance):
     plans = []
     for job in due:
         plan = catchup_plan(job, dkron.executions(job["name"]), records.get(job["name"], []), now=now,
-                            tolerance=tolerance)
+                            tolerance=tolerance, elected_at=elected_at)
         plans.extend((job["name"], {"at": now, "slots": entry["slots"], "policy": entry["policy"]}) for entry in plan)
     if not plans:
         return horizon

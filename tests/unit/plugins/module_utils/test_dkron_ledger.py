@@ -147,6 +147,17 @@ def test_all_runs_at_most_max_of_a_long_gap_and_only_within_its_window():
     assert catchup_plan(narrow, [execution(0)], now=T0 + 6006)[0]["slot"] - T0 == pytest.approx(5980)
 
 
+def test_after_an_election_only_the_gap_it_left_is_caught_up():
+    every = job(hacron_catchup="all", hacron_catchup_window="15m", hacron_catchup_max="3")
+    # A gap at 20-40 s (the agent was down) closed by the run at 50 s; the leader then died at 65 s
+    # and the next one was elected at 68 s: the 70 and 80 s slots are that election's.
+    executions = [execution(start) for start in (0, 10, 50, 60)]
+    plan = catchup_plan(every, executions, now=T0 + 86, elected_at=T0 + 68)
+    assert [seconds(entry["slots"]) for entry in plan] == [[70], [80]]
+    # Without an election to go by, every gap in the window.
+    assert len(catchup_plan(every, executions, now=T0 + 86)) == 5
+
+
 def test_no_policy_no_plan_and_no_gap_no_plan():
     assert catchup_plan(job(), [execution(0)], now=T0 + 600) == []
     latest = job(hacron_catchup="latest", hacron_catchup_window="1m")
