@@ -23,7 +23,9 @@ TIMEOUT="${MOLECULE_TIMEOUT:-4500}"
 # The monitoring scenario sets the whole run's length: after its converge it mostly waits (alerts,
 # ten minutes with every server down), so it converges at full priority and the others yield the
 # CPU to it (CI run 37: it ended at 3256 s, the others at 2469-2549 s). The niceness reaches the
-# controller's side (ansible, pytest); what runs inside the hosts is Docker's, not a child of it.
+# controller's side (ansible, pytest); what runs inside the hosts is Docker's, not a child of it,
+# so a niced scenario's host containers get a CPU weight to match (weigh_hosts). Both are weights,
+# not limits: a core the monitoring scenario leaves idle goes to the others.
 SCENARIOS="
 default        molecule 172.31.0 bookworm hacron/lab-host        10
 overlay        overlay  172.31.1 trixie   hacron/lab-host-seeded 10
@@ -31,6 +33,18 @@ rolling_update rolling  172.31.2 bookworm hacron/lab-host-seeded 10
 scaling        scaling  172.31.3 bookworm hacron/lab-host-seeded 10
 monitoring     monitor  172.31.4 trixie   hacron/lab-host-seeded 0
 "
+
+# Gives the host containers of the niced scenarios a CPU weight below Docker's default (1024), once
+# each, as they appear; runs until killed.
+weigh_hosts() {
+  local prefixes=$1 weighed=" " name
+  while sleep 15; do
+    for name in $(docker ps --format '{{.Names}}' | grep -E "^($prefixes)-" || true); do
+      [[ "$weighed" == *" $name "* ]] && continue
+      docker update --cpu-shares 256 "$name" >/dev/null 2>&1 && weighed+="$name "
+    done
+  done
+}
 
 wanted=("$@")
 rm -f "$LOGS/molecule-failures.txt"
@@ -83,6 +97,18 @@ wait_one() {
   done
 }
 
+niced="" favoured=0
+while read -r name prefix net suite image niceness; do
+  [[ -n "$name" ]] || continue
+  if ((${#wanted[@]})) && [[ ! " ${wanted[*]} " == *" $name "* ]]; then continue; fi
+  if ((niceness > 0)); then niced+="${niced:+|}$prefix"; else favoured=1; fi
+done <<<"$SCENARIOS"
+weigher=""
+if [[ -n "$niced" ]] && ((favoured)); then  # weights matter only beside a scenario that is not niced
+  weigh_hosts "$niced" &
+  weigher=$!
+fi
+
 while read -r name prefix net suite image niceness; do
   [[ -n "$name" ]] || continue
   if ((${#wanted[@]})) && [[ ! " ${wanted[*]} " == *" $name "* ]]; then continue; fi
@@ -93,6 +119,7 @@ while read -r name prefix net suite image niceness; do
   pids[$name]=$!
 done <<<"$SCENARIOS"
 while ((${#pids[@]})); do wait_one; done
+[[ -n "$weigher" ]] && kill "$weigher" 2>/dev/null
 
 printf '[molecule] %s\n' "${results[@]}"
 exit $failed

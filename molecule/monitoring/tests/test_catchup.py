@@ -1,7 +1,8 @@
 """Missed runs accounted for and caught up (the catchup role), after test_alerts.py: real Dkron, the
 leader's container killed with SIGKILL, and canary jobs (molecule.yml) on the agent that append
 their run times to files, the ground truth. Each kill's figures are printed: election time, how
-soon after the new leader the gap was closed, runs missed and doubled."""
+soon after the new leader the gap was closed, runs missed and doubled; and how soon a stopped
+catch-up service is notified."""
 
 import json
 import random
@@ -135,11 +136,25 @@ def test_a_leader_killed_while_it_catches_up_runs_no_slot_twice():
     every_server_up()
 
 
-def test_ten_minutes_down_all_runs_at_most_its_max():
+def test_ten_minutes_down_all_runs_at_most_its_max_and_a_stopped_catchup_service_is_notified():
     every_server_up()
-    for name in SERVERS:
-        peer(name).check_output("docker stop %s", container(name))
-    time.sleep(600)
+    # The ten minutes are also long enough for DkronCatchupDown: one server's service stopped, the
+    # other two go on writing their reports while Dkron is down.
+    quiet = SERVERS[-1]
+    peer(quiet).check_output("systemctl stop hacron-dkron-catchup")
+    stopped_at = monitor_now()
+    try:
+        for name in SERVERS:
+            peer(name).check_output("docker stop %s", container(name))
+        time.sleep(600)
+        down = [(received, alert) for received, alert in alerts_sent("DkronCatchupDown", "firing")
+                if received >= stopped_at]
+    finally:
+        peer(quiet).check_output("systemctl start hacron-dkron-catchup")
+    assert down, "DkronCatchupDown not notified in the ten minutes after %s's catch-up service stopped" % quiet
+    print("DkronCatchupDown for %s notified %.0f s after its service stopped"
+          % (quiet, min(received for received, _alert in down) - stopped_at))
+    assert {alert["labels"].get("instance") for _received, alert in down} == {quiet}, down
     started_at = monitor_now()
     every_server_up()
 
