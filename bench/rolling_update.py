@@ -85,8 +85,8 @@ def main():
     print("sum of single restarts:          %6.1f s" % restarts)
     print("rolling update 4.1.1 -> 4.1.2:   %6.1f s  order %s, the leader at each step %s"
           % (total, ", ".join(order), ", ".join(leaders)))
-    print("  of which the image staging:    %6.1f s  (%s)" % (staging, "once, every host at once: copy and load the archive"
-                                                         if staged else "none: the image was on the hosts already"))
+    staging_note = "once, every host at once: copy and load the archive" if staged else "none: the image was on the hosts already"
+    print("  of which the image staging:    %6.1f s  (%s)" % (staging, staging_note))
     print("update / sum of restarts:        %6.2f" % (total / restarts))
     print("without the staging / restarts:  %6.2f  (target <= 1.5)" % ((total - staging) / restarts))
     print("slowest tasks of the update (ansible.posix.profile_tasks):")

@@ -7,6 +7,7 @@ every process it started (SIGTERM, then SIGKILL after a bound).
 """
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -33,18 +34,29 @@ def dkron_binary(version=TARGET_VERSION):
     return cache / "dkron" / version / "dkron"
 
 
+def _ephemeral_range_start():
+    """The first port the kernel hands out to outgoing connections (ip_local_port_range)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def _free_port():
-    """A port free for both TCP and UDP on loopback (serf gossips on both)."""
-    for _attempt in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind(("127.0.0.1", 0))
-            port = tcp.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                try:
-                    udp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-            return port
+    """A port free for both TCP and UDP on loopback (serf gossips on both), below the ephemeral
+    range: a server may start a minute after its ports are picked, and a port of that range can be
+    taken meanwhile by any outgoing connection (ci39: "bind: address already in use" on 60851)."""
+    high = _ephemeral_range_start()
+    for _attempt in range(200):
+        port = random.randrange(max(1024, high - 20000), high)
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp, \
+                    socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                tcp.bind(("127.0.0.1", port))
+                udp.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return port
     raise RuntimeError("no free loopback port found")
 
 

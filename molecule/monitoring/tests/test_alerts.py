@@ -161,9 +161,12 @@ def test_drift_found_by_the_scheduled_reconcile_is_notified(tmp_path_factory):
     is put back by its next run, which reports the drift; Prometheus scrapes the figures from the
     timer's node exporter on loopback."""
     jobs = peer(SERVERS[0]).ansible.get_variables()["dkron_jobs"]
+    # A run a minute: the drift figure is the last run's, so it shows until the next run. With runs
+    # 20 s apart (ci39: one run right after the other, 9 s each) it was gone before a scrape
+    # (every 15 s) saw it, and nothing fired; every 15 minutes, the role's default, it shows long.
     playbook = reconcile_timer_playbook(
         tmp_path_factory.mktemp("drift-timer"), MONITOR, {"dkron_jobs": jobs},
-        reconcile_timer_on_calendar="*:*:0/20", reconcile_timer_randomized_delay=0, reconcile_timer_metrics=True)
+        reconcile_timer_on_calendar="*:*:00", reconcile_timer_randomized_delay=0, reconcile_timer_metrics=True)
     try:
         run = run_playbook(str(playbook))
         assert run.returncode == 0, run.stdout[-3000:]
