@@ -89,6 +89,9 @@ def main():
     print("  of which the image staging:    %6.1f s  (%s)" % (staging, staging_note))
     print("update / sum of restarts:        %6.2f" % (total / restarts))
     print("without the staging / restarts:  %6.2f  (target <= 1.5)" % ((total - staging) / restarts))
+    in_tasks = sum(seconds for seconds, task in times)
+    print("the tasks' sum (ansible.posix.profile_tasks): %.1f s, so %.1f s outside tasks (start, plays, includes)"
+          % (in_tasks, total - in_tasks))
     print("slowest tasks of the update (ansible.posix.profile_tasks):")
     for seconds, task in times[:25]:
         print("  %6.1f s  %s" % (seconds, task))

@@ -8,20 +8,24 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: dkron_update_step
-short_description: Before one step of a Dkron rolling update, pick the node and wait until it may go
+short_description: Between two steps of a Dkron rolling update, check the last node, pick the next and wait until it may go
 version_added: 0.2.0
 description:
-  - What a rolling update does before it re-creates a node, in one module run. It asks the cluster
+  - What a rolling update does between two nodes, in one module run. With O(updated), it first waits
+    until the cluster is whole again with that node alive on O(target_version) (the gate after its
+    step, as M(hacron.dkron.dkron_health_gate) with O(hacron.dkron.dkron_health_gate#module:nodes)).
+    Then it asks the cluster
     which pending node is next (as M(hacron.dkron.dkron_update_plan), the leader last), checks
     that the cluster is whole without that node (as M(hacron.dkron.dkron_health_gate)), and waits
     until no job is due for O(quiet_margin) seconds (as M(hacron.dkron.dkron_quiet_window)).
   - The same checks as the three modules, run one after the other; the roles use this one between
-    steps, so each step costs one module run before its node instead of three.
+    steps, so each step costs one module run besides its node instead of four. The gate after the
+    last step is M(hacron.dkron.dkron_health_gate).
   - Pending nodes that are down (not alive members) are not waited for, since their own steps bring
     them in. They are returned in RV(down), for the gate after the step.
   - Refuses a rolling update across the 4.0.8/4.0.9 line, as M(hacron.dkron.dkron_update_plan) does
     when not told to stop the whole cluster.
-  - When nothing is pending it returns RV(next) V(null) and checks nothing else.
+  - When nothing is pending it returns RV(next) V(null) and checks nothing else (but O(updated)).
   - Changes nothing.
 extends_documentation_fragment:
   - hacron.dkron.connection
@@ -32,6 +36,13 @@ extends_documentation_fragment:
   - hacron.dkron.raft_cli
   - ansible.builtin.action_common_attributes
 options:
+  updated:
+    description:
+      - The node the step before re-created. Before anything else the module waits, for up to
+        O(wait_timeout) seconds, until the cluster is whole with it alive on O(target_version);
+        pending nodes that are down are not waited for. Run the module on a server other than this
+        node, which may still be starting.
+    type: str
   quiet_margin:
     description: Seconds without a due job that must follow the moment the module returns.
     type: float
@@ -57,6 +68,15 @@ EXAMPLES = r"""
     raft_container: dkron
     quiet_margin: 8
   register: step
+
+- name: Check cron-c back on 4.1.2, then pick the next node
+  hacron.dkron.dkron_update_step:
+    api_url: http://127.0.0.1:8080
+    servers: [cron-a, cron-b, cron-c]
+    pending: [cron-a]
+    updated: cron-c
+    target_version: 4.1.2
+    raft_container: dkron
 """
 
 RETURN = r"""
@@ -77,6 +97,10 @@ versions:
   description: The Dkron version of every alive member, by node name.
   returned: success
   type: dict
+updated_whole:
+  description: Seconds waited for the cluster to be whole again with O(updated).
+  returned: when O(updated) is set
+  type: float
 down:
   description: Pending nodes that are not alive members now.
   returned: success
@@ -111,11 +135,22 @@ from ansible_collections.hacron.dkron.plugins.module_utils.dkron_update import (
 )
 
 
-def before_step(module, client):
+def between_steps(module, client):
     params = module.params
+    waited_after = None
+    if params["updated"]:
+        # The gate after the step before; the pending nodes that are down are not waited for.
+        alive = set(member["Name"] for member in client.members() if member.get("statusText") == "alive")
+        down = [name for name in params["pending"] if name not in alive]
+        gate = gate_from_params(params, servers=params["servers"], nodes=[params["updated"]],
+                                excluding=sorted(set(down) - {params["updated"]}), version=params["target_version"],
+                                context="after updating %s" % params["updated"])
+        waited_after = wait_until_whole(module, client, gate)["waited"]
     plan = plan_update(client, params["servers"], params["agents"], params["pending"], params["target_version"])
     result = dict(changed=False, next=plan["next"], order=plan["order"], leader=plan["leader"],
                   versions=plan["versions"], down=plan["down"])
+    if waited_after is not None:
+        result["updated_whole"] = waited_after
     if plan["next"] is None:
         return result
 
@@ -133,8 +168,9 @@ def before_step(module, client):
 
 def main():
     run_gate_module(
-        before_step,
-        dict(PLAN_SPEC, quiet_margin=dict(type="float", default=8.0), quiet_timeout=dict(type="float", default=120.0)),
+        between_steps,
+        dict(PLAN_SPEC, updated=dict(type="str"), quiet_margin=dict(type="float", default=8.0),
+             quiet_timeout=dict(type="float", default=120.0)),
     )
 
 

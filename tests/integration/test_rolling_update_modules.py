@@ -176,3 +176,26 @@ def test_step_with_nothing_pending_checks_nothing(dkron_cluster):
     assert not result.get("failed"), result
     assert result["next"] is None and result["order"] == []
     assert "waited_whole" not in result
+
+
+def test_step_first_checks_the_node_of_the_step_before_back_on_the_target_version(dkron_cluster):
+    follower = dkron_cluster.followers()[0]
+    other = next(server for server in dkron_cluster.servers if server.name != follower.name)
+    urls = dict((server.name, server.api_url) for server in dkron_cluster.servers)
+    # The node of the step before runs 4.1.2: the gate after its step passes, then the next is picked.
+    result = run_module("hacron.dkron.dkron_update_step", json.dumps(dict(
+        api_url=other.api_url, servers=SERVERS.split(","), pending=[], updated=follower.name,
+        target_version="4.1.2", server_api_urls=urls, dkron_binary=str(dkron_cluster.binary), wait_timeout=10)))
+    assert not result.get("failed"), result
+    assert result["next"] is None and 0 <= result["updated_whole"] < 10
+    # On another version than the target, or no member at all: refused after the bounded wait,
+    # with the step before named, and no next node picked.
+    for updated, target, problem in ((follower.name, "4.1.3", "%s runs version 4.1.2, expected 4.1.3" % follower.name),
+                                     ("server-9", "4.1.2", "server-9 is not a member")):
+        refused = run_module("hacron.dkron.dkron_update_step", json.dumps(dict(
+            api_url=other.api_url, servers=SERVERS.split(","), pending=[other.name], updated=updated,
+            target_version=target, wait_timeout=2, wait_delay=1)))
+        assert refused["failed"] is True, refused
+        assert refused["msg"].startswith("after updating %s: the cluster is not whole after " % updated), refused["msg"]
+        assert problem in refused["msg"], refused["msg"]
+        assert "next" not in refused
