@@ -1,15 +1,19 @@
 """Benchmark: a rolling update's total time against the sum of single-node restart-to-healthy times.
 
 Run on demand, not in CI: `make bench-rolling` (or `.venv/bin/python bench/rolling_update.py`).
-It recreates the lab's hosts (anything on them is lost), converges them on Dkron 4.1.1, then:
+It recreates the lab's hosts (anything on them is lost), converges them on Dkron 4.1.1, then, in
+each of a few rounds (--rounds, 3):
 - restarts each node alone and times it until the cluster is whole again (the health gate);
-- runs playbooks/rolling_update.yml to 4.1.2 and times the whole run.
+- runs playbooks/rolling_update.yml to the other version (4.1.2, then back to 4.1.1, ...) and times
+  the whole run.
 All figures come from this one run; the ratio is the update's overhead over bare restarts (probes,
-plan, gates before and after each step, quiet windows; no job is scheduled, so those are short).
+gates before and after each step, quiet windows; no job is scheduled, so those are short), and its
+median over the rounds is the figure to quote.
 """
 
 import json
 import re
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -29,7 +33,9 @@ STAGING_TASKS = (
     "hacron.dkron.dkron : Create the directory for image archives",
     "hacron.dkron.dkron : Copy the image archive to the host",
     "hacron.dkron.dkron : Load the image from the archive",
+    "hacron.dkron.dkron : Remove the loaded archive",
 )
+LOG = Path(__file__).resolve().parent.parent / ".cache" / "logs" / "bench-rolling-update.log"
 ARCHIVE = "{{ hacron_cache_dir }}/images/dkron-%s.tar"
 
 
@@ -59,40 +65,55 @@ def task_times(output):
     return sorted(((float(seconds), task.strip()) for task, seconds in rows), reverse=True)
 
 
+def rolling_update(version):
+    """One timed rolling update to ``version``: (seconds, staging seconds, order, leaders, task times)."""
+    total, output = run("ansible-playbook", "-i", INVENTORY, "playbooks/rolling_update.yml", *on_version(version),
+                        env={"ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks",
+                             "PROFILE_TASKS_TASK_OUTPUT_LIMIT": "all"})
+    LOG.parent.mkdir(parents=True, exist_ok=True)
+    LOG.write_text(output)
+    order, leaders = update_report(output, r"lab-(?:server|agent)-\d+")
+    times = task_times(output)
+    staged = dict((task, seconds) for seconds, task in times if task in STAGING_TASKS)
+    # None of them where the image is on the hosts already (--reuse-lab, or a later round).
+    if staged and len(staged) != len(STAGING_TASKS):
+        sys.exit("no time in profile_tasks' summary for %s: renamed in image_load.yml?"
+                 % ", ".join(sorted(set(STAGING_TASKS) - set(staged))))
+    return total, sum(staged.values()), order, leaders, times
+
+
 def main():
     # --reuse-lab: keep the lab's hosts (a rerun), only converge them back on 4.1.1.
+    # --rounds N (3): the single restarts and an update, N times in turn, 4.1.1 -> 4.1.2 -> 4.1.1 ...;
+    # the figures move by a third from one run to the next on a shared machine: the medians count.
+    rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 3
     if "--reuse-lab" not in sys.argv:
         run("ansible-playbook", "-i", INVENTORY, "playbooks/lab.yml", "-e", "lab_state=absent")
         run("ansible-playbook", "-i", INVENTORY, "playbooks/lab.yml")
     run("ansible-playbook", "-i", INVENTORY, "site.yml", *on_version("4.1.1"))
 
-    singles = {node: restart_to_healthy(node) for node in NODES}
-    total, output = run("ansible-playbook", "-i", INVENTORY, "playbooks/rolling_update.yml", *on_version("4.1.2"),
-                        env={"ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks",
-                             "PROFILE_TASKS_TASK_OUTPUT_LIMIT": "all"})
-    order, leaders = update_report(output, r"lab-(?:server|agent)-\d+")
-    times = task_times(output)
-    staged = dict((task, seconds) for seconds, task in times if task in STAGING_TASKS)
-    # None of them with --reuse-lab after a first run: the 4.1.2 image is on the hosts already.
-    if staged and len(staged) != len(STAGING_TASKS):
-        sys.exit("no time in profile_tasks' summary for %s: renamed in image_source.yml?"
-                 % ", ".join(sorted(set(STAGING_TASKS) - set(staged))))
-    staging = sum(staged.values())
-    restarts = sum(singles.values())
-
-    for node, seconds in singles.items():
-        print("restart to healthy, %-13s %6.1f s" % (node + ":", seconds))
-    print("sum of single restarts:          %6.1f s" % restarts)
-    print("rolling update 4.1.1 -> 4.1.2:   %6.1f s  order %s, the leader at each step %s"
-          % (total, ", ".join(order), ", ".join(leaders)))
-    staging_note = "once, every host at once: copy and load the archive" if staged else "none: the image was on the hosts already"
-    print("  of which the image staging:    %6.1f s  (%s)" % (staging, staging_note))
-    print("update / sum of restarts:        %6.2f" % (total / restarts))
-    print("without the staging / restarts:  %6.2f  (target <= 1.5)" % ((total - staging) / restarts))
+    ratios, updates, restart_sums = [], [], []
+    for number in range(rounds):
+        source, target = ("4.1.1", "4.1.2") if number % 2 == 0 else ("4.1.2", "4.1.1")
+        singles = dict((node, restart_to_healthy(node)) for node in NODES)
+        restarts = sum(singles.values())
+        total, staging, order, leaders, times = rolling_update(target)
+        ratios.append((total - staging) / restarts)
+        updates.append(total - staging)
+        restart_sums.append(restarts)
+        print("round %d: single restarts %s: sum %.1f s" % (
+            number + 1, ", ".join("%s %.1f" % (node, seconds) for node, seconds in singles.items()), restarts))
+        print("  rolling update %s -> %s: %.1f s (%s), order %s, the leader at each step %s" % (
+            source, target, total,
+            "of which the one-off image staging %.1f s" % staging if staging else "no staging: the image was on the hosts",
+            ", ".join(order), ", ".join(leaders)))
+        print("  update without the staging / sum of restarts: %.2f" % ratios[-1])
+    print("median over %d rounds: update %.1f s, sum of restarts %.1f s, ratio %.2f (target <= 1.5)"
+          % (rounds, statistics.median(updates), statistics.median(restart_sums), statistics.median(ratios)))
     in_tasks = sum(seconds for seconds, task in times)
-    print("the tasks' sum (ansible.posix.profile_tasks): %.1f s, so %.1f s outside tasks (start, plays, includes)"
-          % (in_tasks, total - in_tasks))
-    print("slowest tasks of the update (ansible.posix.profile_tasks):")
+    print("last update: the tasks' sum (ansible.posix.profile_tasks) %.1f s, so %.1f s outside tasks (start, plays,"
+          " includes)" % (in_tasks, total - in_tasks))
+    print("its slowest tasks (the whole run in %s):" % LOG)
     for seconds, task in times[:25]:
         print("  %6.1f s  %s" % (seconds, task))
 

@@ -46,7 +46,10 @@ options:
     type: float
     default: 120
   wait_delay:
-    description: Seconds between checks.
+    description:
+      - The pause between two checks, in seconds, after the first five seconds of a wait, which
+        check every half second. So a wait of a second or two (a restarted node, an election) ends
+        soon after it could, and a long one checks no more often than this.
     type: float
     default: 2
 attributes:

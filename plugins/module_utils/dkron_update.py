@@ -176,6 +176,16 @@ def nodes_disagreeing(client, gate, leader):
     return problems
 
 
+def check_pauses(longest, first=0.5, brisk=5.0):
+    """The pauses between a wait's checks: ``first`` for about ``brisk`` seconds, then ``longest``.
+    Most waits last a second or two (a restarted node, an election): pauses of ``longest`` would
+    overshoot them by up to that much, and a long wait need not check more often than that."""
+    for _number in range(int(brisk / first)):
+        yield min(first, longest)
+    while True:
+        yield longest
+
+
 def wait_until_whole(module, client, gate):
     """Wait up to ``gate.wait_timeout`` (no wait in check mode) until the cluster is whole:
     ``dict(leader, waited, problems=[], voters when read)``, or UpdateRefused naming every problem."""
@@ -183,6 +193,7 @@ def wait_until_whole(module, client, gate):
     client = client.with_retries(1)
     started = time.monotonic()
     deadline = started + (0 if module.check_mode else gate.wait_timeout)
+    pauses = check_pauses(gate.wait_delay)
     while True:
         leader, voters, problems = check_once(module, client, gate)
         waited = round(time.monotonic() - started, 1)
@@ -193,7 +204,7 @@ def wait_until_whole(module, client, gate):
             return result
         if time.monotonic() >= deadline:
             break
-        time.sleep(gate.wait_delay)
+        time.sleep(next(pauses))
     prefix = gate.context + ": " if gate.context else ""
     raise UpdateRefused("%sthe cluster is not whole after %.0f s: %s" % (prefix, waited, "; ".join(problems)),
                         problems=problems, waited=waited, leader=leader)

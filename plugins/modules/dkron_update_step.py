@@ -137,7 +137,7 @@ from ansible_collections.hacron.dkron.plugins.module_utils.dkron_update import (
 
 def between_steps(module, client):
     params = module.params
-    waited_after = None
+    after, down = None, []
     if params["updated"]:
         # The gate after the step before; the pending nodes that are down are not waited for.
         alive = set(member["Name"] for member in client.members() if member.get("statusText") == "alive")
@@ -145,19 +145,24 @@ def between_steps(module, client):
         gate = gate_from_params(params, servers=params["servers"], nodes=[params["updated"]],
                                 excluding=sorted(set(down) - {params["updated"]}), version=params["target_version"],
                                 context="after updating %s" % params["updated"])
-        waited_after = wait_until_whole(module, client, gate)["waited"]
+        after = wait_until_whole(module, client, gate)
     plan = plan_update(client, params["servers"], params["agents"], params["pending"], params["target_version"])
     result = dict(changed=False, next=plan["next"], order=plan["order"], leader=plan["leader"],
                   versions=plan["versions"], down=plan["down"])
-    if waited_after is not None:
-        result["updated_whole"] = waited_after
+    if after is not None:
+        result["updated_whole"] = after["waited"]
     if plan["next"] is None:
         return result
 
     # The node itself may be down already (an earlier run failed on it): that costs no quorum.
-    gate = gate_from_params(params, servers=params["servers"], excluding=sorted(set([plan["next"]] + plan["down"])),
-                            context="before updating %s" % plan["next"])
-    whole = wait_until_whole(module, client, gate)
+    # A cluster found whole just now, no server excused, is whole without any one node.
+    if after is not None and not down and not plan["down"]:
+        whole = dict(after, waited=0.0)
+    else:
+        gate = gate_from_params(params, servers=params["servers"],
+                                excluding=sorted(set([plan["next"]] + plan["down"])),
+                                context="before updating %s" % plan["next"])
+        whole = wait_until_whole(module, client, gate)
     if "voters" in whole:
         result["voters"] = whole["voters"]
     quiet = wait_for_quiet(client, params["quiet_margin"], wait_timeout=params["quiet_timeout"],
