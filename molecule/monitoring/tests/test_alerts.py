@@ -223,7 +223,10 @@ def test_a_server_stopped_for_good_is_a_failed_member_and_a_missing_voter():
     wait_for(lambda: all(leader_name(name) for name in SERVERS), timeout=90, interval=2,
              what="every server back with a leader")
     stopped = next(name for name in SERVERS if name != leader_name(SERVERS[0]))
-    peer(stopped).check_output("docker stop %s", container(stopped))
+    # Killed, as a crash or a power loss leaves it: on SIGTERM (docker stop) Dkron leaves serf
+    # cleanly when it has the time, and a member that left is not failed (ci41 waited 300 s for
+    # DkronMemberFailed in vain). Docker restarts no killed container under unless-stopped.
+    peer(stopped).check_output("docker kill %s", container(stopped))
     stopped_at = monitor_now()
     wait_for_notification("DkronMemberFailed", "firing", stopped_at, 300)
     wait_for_notification("DkronRaftVoterMissing", "firing", stopped_at, 300, server=stopped)
