@@ -11,6 +11,7 @@ gates before and after each step, quiet windows; no job is scheduled, so those a
 median over the rounds is the figure to quote.
 """
 
+import argparse
 import json
 import re
 import statistics
@@ -82,12 +83,20 @@ def rolling_update(version):
     return total, sum(staged.values()), order, leaders, times
 
 
+def arguments():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reuse-lab", action="store_true",
+                        help="keep the lab's hosts (a rerun): only converge them back on 4.1.1")
+    # The figures move by a third from one run to the next on a shared machine: the medians count.
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="the single restarts and an update, this many times in turn, 4.1.1 -> 4.1.2 -> 4.1.1 ...")
+    return parser.parse_args()
+
+
 def main():
-    # --reuse-lab: keep the lab's hosts (a rerun), only converge them back on 4.1.1.
-    # --rounds N (3): the single restarts and an update, N times in turn, 4.1.1 -> 4.1.2 -> 4.1.1 ...;
-    # the figures move by a third from one run to the next on a shared machine: the medians count.
-    rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 3
-    if "--reuse-lab" not in sys.argv:
+    options = arguments()
+    rounds = options.rounds
+    if not options.reuse_lab:
         run("ansible-playbook", "-i", INVENTORY, "playbooks/lab.yml", "-e", "lab_state=absent")
         run("ansible-playbook", "-i", INVENTORY, "playbooks/lab.yml")
     run("ansible-playbook", "-i", INVENTORY, "site.yml", *on_version("4.1.1"))
