@@ -118,7 +118,12 @@ def test_three_kills_latest_closes_every_gap_none_is_counted_exactly():
     kept = [run for run in file_runs(NONE) if first - 1 <= run <= written_at]  # Dkron keeps 100 runs
     assert account["counts"]["missed"] == missed_in(kept, INTERVAL), (account["counts"], kept)
     assert account["counts"]["doubled"] == doubled_in(kept, INTERVAL) == 0
-    assert report["jobs"][LATEST]["counts"]["missed"] == 0, report["jobs"][LATEST]["counts"]
+    # The ledger looks back an hour: slots the earlier tests left missed (an agent stopped, no
+    # election, so nothing to catch up) are not this test's. From the first kill on, none is missed.
+    latest = report["jobs"][LATEST]
+    missed = [slot for slot in latest["slots"] if slot["status"] == "missed"
+              and datetime.fromisoformat(slot["due"].replace("Z", "+00:00")).timestamp() >= FIRST_KILL["at"] - INTERVAL]
+    assert not missed, (missed, latest["counts"])
 
 
 def test_a_leader_killed_while_it_catches_up_runs_no_slot_twice():
