@@ -35,6 +35,11 @@ def triggered(name):
     return sorted({execution["group"] / 1e9 for execution in executions})
 
 
+def timestamp(text):
+    """Seconds since the epoch of an RFC 3339 time as the catch-up report writes it (a Z suffix)."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
 def records(name):
     status, job = api(next(server for server in SERVERS if leader_name(server)), "/v1/jobs/hacron-catchup-records")
     return json.loads((job.get("metadata") or {}).get(name, "[]")) if status == 200 else []
@@ -113,8 +118,8 @@ def test_three_kills_latest_closes_every_gap_none_is_counted_exactly():
         every_server_up()
     report = json.loads(peer(leader_name(SERVERS[0]) or SERVERS[0]).check_output("cat %s", REPORT))
     account = report["jobs"][NONE]
-    first, written_at = (datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-                         for text in (min(slot["due"] for slot in account["slots"]), report["generated_at"]))
+    first, written_at = (timestamp(text) for text in (min(slot["due"] for slot in account["slots"]),
+                                                      report["generated_at"]))
     kept = [run for run in file_runs(NONE) if first - 1 <= run <= written_at]  # Dkron keeps 100 runs
     assert account["counts"]["missed"] == missed_in(kept, INTERVAL), (account["counts"], kept)
     assert account["counts"]["doubled"] == doubled_in(kept, INTERVAL) == 0
@@ -122,7 +127,7 @@ def test_three_kills_latest_closes_every_gap_none_is_counted_exactly():
     # election, so nothing to catch up) are not this test's. From the first kill on, none is missed.
     latest = report["jobs"][LATEST]
     missed = [slot for slot in latest["slots"] if slot["status"] == "missed"
-              and datetime.fromisoformat(slot["due"].replace("Z", "+00:00")).timestamp() >= FIRST_KILL["at"] - INTERVAL]
+              and timestamp(slot["due"]) >= FIRST_KILL["at"] - INTERVAL]
     assert not missed, (missed, latest["counts"])
 
 
