@@ -190,8 +190,9 @@ def _every_ledger(interval, runs, since, now):
         previous = runs[index - 1] if index else None
         if previous and run["start"] - previous["start"] < half and run["triggered"] - previous["triggered"] < half:
             entries[-1]["status"] = "doubled"
-            continue
-        entries.append({"slot": run["start"], "status": "ran", "run": run["start"]})
+        else:
+            entries.append({"slot": run["start"], "status": "ran", "run": run["start"]})
+        # The slots after the later run of a doubled slot are counted too: a gap may follow it.
         following = runs[index + 1]["start"] if index + 1 < len(runs) else now
         slot = run["start"] + interval
         if slot < since:  # a long outage: count from the window's start, not slot by slot

@@ -167,11 +167,13 @@ def test_ten_minutes_down_all_runs_at_most_its_max_and_a_stopped_catchup_service
     assert {alert["labels"].get("instance") for _received, alert in down} == {quiet}, down
     started_at = monitor_now()
     every_server_up()
+    leaders = []  # (when, who) while the catch-up runs come: a later election may leave a gap of its own
 
     def catchup_runs():
         """This restart's records of canary-all, its runs, and those the records started: the service
         starts each run just after writing its record; the job's first regular run comes a minute
         after the election, well after the catch-up."""
+        leaders.append((round(monitor_now() - started_at), leader_name(SERVERS[0])))
         fresh = [record for record in records(ALL) if record["at"] >= started_at]
         runs = [run for run in triggered(ALL) if run >= started_at]
         return fresh, runs, [run for run in runs if any(record["at"] - 1 <= run <= record["at"] + 10 for record in fresh)]
@@ -179,11 +181,29 @@ def test_ten_minutes_down_all_runs_at_most_its_max_and_a_stopped_catchup_service
              what="canary-all's catch-up runs")
     time.sleep(INTERVAL)  # room for a fourth, were there one
     fresh, runs, catchups = catchup_runs()
-    print("ten minutes down: %d catch-up records, %d catch-up runs of %s" % (len(fresh), len(catchups), ALL))
-    assert len(fresh) == 3 and all(len(record["slots"]) == 1 for record in fresh), fresh
-    assert len(catchups) == 3, (fresh, runs)
+    outage = [record for record in fresh if max(record["slots"]) < started_at]
+    later = [record for record in fresh if record not in outage]
+    diagnosis = {"started_at": started_at, "records": fresh, "triggered": runs, "file": file_runs(ALL),
+                 "leaders (s after the start)": sorted(set(leaders)), "catch-up journals": catchup_journals()}
+    print("ten minutes down: %d catch-up records for the outage, %d for slots after it, %d catch-up runs of %s"
+          % (len(outage), len(later), len(catchups), ALL))
+    # The outage is one gap: its newest slots, one run each, no more than the policy's max.
+    assert len(outage) == 3 and all(len(record["slots"]) == 1 for record in outage), diagnosis
+    # A slot after the restart is caught up only where no run of its own came (an election after the
+    # first one, on a loaded host, can leave such a gap).
+    regular = [run for run in file_runs(ALL) if not any(record["at"] - 1 <= run <= record["at"] + 10 for record in fresh)]
+    ran = [slot for record in later for slot in record["slots"] if any(abs(run - slot) < 30 for run in regular)]
+    assert not ran, (ran, diagnosis)
+    assert len(catchups) == len(fresh), diagnosis
     # And each run Dkron counts ran once on the agent: its file has as many since then.
-    assert len([run for run in file_runs(ALL) if run >= started_at]) == len(runs), (runs, file_runs(ALL))
+    assert len([run for run in file_runs(ALL) if run >= started_at]) == len(runs), diagnosis
+
+
+def catchup_journals():
+    """What each server's catch-up service said in the last ten minutes: when it led, what it ran,
+    what Dkron refused."""
+    return {name: peer(name).run("journalctl -u hacron-dkron-catchup --since=-600s --no-pager -o short-unix "
+                                 "| tail -40").stdout.splitlines() for name in SERVERS}
 
 
 def test_the_missed_runs_of_the_none_job_are_notified():

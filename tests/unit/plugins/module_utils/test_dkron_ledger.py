@@ -66,6 +66,12 @@ def test_two_runs_within_half_an_interval_are_one_doubled_slot():
     assert statuses(account) == [(0, "ran"), (10, "doubled"), (23, "ran")]
 
 
+def test_a_gap_after_a_doubled_slot_is_missed_slots():
+    account = ledger(job(), [execution(start) for start in (0, 10, 12, 60)], now=T0 + 62)
+    assert statuses(account) == [(0, "ran"), (10, "doubled"), (22, "missed"), (32, "missed"), (42, "missed"),
+                                 (52, "missed"), (60, "ran")]
+
+
 def test_an_agent_s_late_start_is_not_a_double_when_the_leader_triggered_on_time():
     # Triggered on time every 10 s; the agent started the second run 6 s late (a loaded host): by the
     # starts alone, 16 -> 20 would look like two runs in one slot. Its slot counts as missed, as the
