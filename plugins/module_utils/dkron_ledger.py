@@ -19,8 +19,8 @@ Catch-up is a per-job policy kept in the job's metadata (``hacron_catchup``,
 ``hacron_catchup_window``, ``hacron_catchup_max``): ``none``, ``latest`` (after a gap, run once, as
 Nomad does) or ``all`` (each slot of the gap, at most ``max``). The service that applies it
 (roles/catchup) writes a record in Dkron's store before each run it starts, so that no server
-starts a second run for the same slot, whichever is leader: ``catchup_plan`` skips every gap that
-has a record.
+starts a second run for the same slot, whichever is leader: ``catchup_plan`` never plans a slot
+that has a record, and never more than ``max`` runs for one gap (one for ``latest``).
 
 Times are seconds since the epoch (floats).
 """
@@ -265,8 +265,9 @@ def _gaps(entries):
 def catchup_plan(job, executions, records=None, now=None, tolerance=5.0, elected_at=None):
     """The catch-up runs to start now, oldest first: ``[{"slot", "slots", "policy"}]``, where
     ``slots`` are the missed slots the run stands in for (the record to write before it). Nothing for
-    a gap that already has a record (its catch-up was started, by this server or by a leader before
-    it), nor for slots older than the policy's window. Given ``elected_at``, only the gap that
+    a gap whose catch-up was started (it has a record, written by this server or a leader before
+    it), except under ``all`` the slots still due of its ``max`` (runs Dkron refused); nothing for
+    slots older than the policy's window. Given ``elected_at``, only the gap that
     election left: one that a run closed before it (the job's only node was down, say) is the
     missed-runs alert's to tell, not caught up minutes later by a failover it had nothing to do with."""
     policy, window, most = job_policy(job)
@@ -277,12 +278,17 @@ def catchup_plan(job, executions, records=None, now=None, tolerance=5.0, elected
     runs = [entry["run"] for entry in account["slots"] if entry["run"] is not None]
     plan = []
     for gap in _gaps(account["slots"]):
-        if any(entry["status"] == "caught_up" for entry in gap):
-            continue
         if elected_at is not None and any(gap[-1]["slot"] < run < elected_at for run in runs):
             continue
+        caught_up = sum(1 for entry in gap if entry["status"] == "caught_up")
         if policy == "latest":
-            plan.append({"slot": gap[-1]["slot"], "slots": [entry["slot"] for entry in gap], "policy": policy})
-        else:
-            plan.extend({"slot": entry["slot"], "slots": [entry["slot"]], "policy": policy} for entry in gap[-most:])
+            if not caught_up:
+                plan.append({"slot": gap[-1]["slot"], "slots": [entry["slot"] for entry in gap], "policy": policy})
+            continue
+        # At most ``most`` runs for the gap in all: the slots whose run Dkron refused (their records
+        # taken back) are tried again, up to what the runs already started leave.
+        room = most - caught_up
+        missed = [entry for entry in gap if entry["status"] == "missed"]
+        if room > 0:
+            plan.extend({"slot": entry["slot"], "slots": [entry["slot"]], "policy": policy} for entry in missed[-room:])
     return plan

@@ -153,6 +153,21 @@ def test_all_runs_at_most_max_of_a_long_gap_and_only_within_its_window():
     assert catchup_plan(narrow, [execution(0)], now=T0 + 6006)[0]["slot"] - T0 == pytest.approx(5980)
 
 
+def test_all_tries_again_the_runs_dkron_refused_and_never_exceeds_max_for_a_gap():
+    every = job(hacron_catchup="all", hacron_catchup_window="15m", hacron_catchup_max="3")
+    executions = [execution(0)]
+    # Dkron refused the 580 s slot's run (its record taken back) and started the other two.
+    started = [{"at": T0 + 606, "slots": [T0 + 590]}, {"at": T0 + 606, "slots": [T0 + 600]}]
+    later = executions + [execution(606.1, group=606.05), execution(606.2, group=606.15)]
+    plan = catchup_plan(every, later, started, now=T0 + 608)
+    assert [seconds(entry["slots"]) for entry in plan] == [[580]]
+    # Three runs started: the gap has had its max, however long it grows before the next regular run.
+    started.append({"at": T0 + 608, "slots": [T0 + 580]})
+    later.append(execution(608.1, group=608.05))
+    assert catchup_plan(every, later, started, now=T0 + 608.5) == []
+    assert catchup_plan(every, later, started, now=T0 + 640) == []
+
+
 def test_after_an_election_only_the_gap_it_left_is_caught_up():
     every = job(hacron_catchup="all", hacron_catchup_window="15m", hacron_catchup_max="3")
     # A gap at 20-40 s (the agent was down) closed by the run at 50 s; the leader then died at 65 s
