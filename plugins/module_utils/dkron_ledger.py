@@ -286,9 +286,12 @@ def catchup_plan(job, executions, records=None, now=None, tolerance=5.0, elected
                 plan.append({"slot": gap[-1]["slot"], "slots": [entry["slot"] for entry in gap], "policy": policy})
             continue
         # At most ``most`` runs for the gap in all: the slots whose run Dkron refused (their records
-        # taken back) are tried again, up to what the runs already started leave.
+        # taken back) are tried again, up to what the runs already started leave. Only slots older
+        # than the newest one caught up: a pass plans the newest, so those are the refused ones; a
+        # newer one is the gap growing, where the new leader's own first run may not be listed yet.
         room = most - caught_up
-        missed = [entry for entry in gap if entry["status"] == "missed"]
+        newest_caught_up = max([entry["slot"] for entry in gap if entry["status"] == "caught_up"] or [float("inf")])
+        missed = [entry for entry in gap if entry["status"] == "missed" and entry["slot"] < newest_caught_up]
         if room > 0:
             plan.extend({"slot": entry["slot"], "slots": [entry["slot"]], "policy": policy} for entry in missed[-room:])
     return plan

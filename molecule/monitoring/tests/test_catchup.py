@@ -177,8 +177,12 @@ def test_ten_minutes_down_all_runs_at_most_its_max_and_a_stopped_catchup_service
         fresh = [record for record in records(ALL) if record["at"] >= started_at]
         runs = [run for run in triggered(ALL) if run >= started_at]
         return fresh, runs, [run for run in runs if any(record["at"] - 1 <= run <= record["at"] + 10 for record in fresh)]
-    wait_for(lambda: len(catchup_runs()[2]) >= 3, timeout=ACT_AFTER_ELECTION + 60, interval=2,
-             what="canary-all's catch-up runs")
+    try:
+        wait_for(lambda: len(catchup_runs()[2]) >= 3, timeout=ACT_AFTER_ELECTION + 60, interval=2,
+                 what="canary-all's catch-up runs")
+    except AssertionError as error:
+        fresh, runs, catchups = catchup_runs()
+        raise AssertionError((str(error), outage_account(started_at, fresh, runs, leaders))) from error
     time.sleep(INTERVAL)  # room for a fourth, were there one
     fresh, runs, catchups = catchup_runs()
     # The outage's gap runs from the last run before it to the first regular run after the restart.
@@ -186,8 +190,7 @@ def test_ten_minutes_down_all_runs_at_most_its_max_and_a_stopped_catchup_service
     resumed = min([run for run in regular if run >= started_at] or [float("inf")])
     outage = [record for record in fresh if max(record["slots"]) < resumed]
     later = [record for record in fresh if record not in outage]
-    diagnosis = {"started_at": started_at, "records": fresh, "triggered": runs, "file": file_runs(ALL),
-                 "leaders (s after the start)": sorted(set(leaders)), "catch-up journals": catchup_journals()}
+    diagnosis = outage_account(started_at, fresh, runs, leaders)
     print("ten minutes down: %d catch-up records for the outage, %d for later gaps, %d catch-up runs of %s"
           % (len(outage), len(later), len(catchups), ALL))
     # The outage is one gap: its newest slots, one run each, no more than the policy's max.
@@ -199,6 +202,13 @@ def test_ten_minutes_down_all_runs_at_most_its_max_and_a_stopped_catchup_service
     assert len(catchups) == len(fresh), diagnosis
     # And each run Dkron counts ran once on the agent: its file has as many since then.
     assert len([run for run in file_runs(ALL) if run >= started_at]) == len(runs), diagnosis
+
+
+def outage_account(started_at, fresh, runs, leaders):
+    """All a failure of the ten-minute test needs to be understood: canary-all's records and runs
+    since the restart, the leaders seen, and what each catch-up service said."""
+    return {"started_at": started_at, "records": fresh, "triggered": runs, "file": file_runs(ALL),
+            "leaders (s after the start)": sorted(set(leaders)), "catch-up journals": catchup_journals()}
 
 
 def catchup_journals():

@@ -168,6 +168,19 @@ def test_all_tries_again_the_runs_dkron_refused_and_never_exceeds_max_for_a_gap(
     assert catchup_plan(every, later, started, now=T0 + 640) == []
 
 
+def test_all_does_not_run_the_slots_a_gap_grows_by_after_its_catch_up():
+    every = job(hacron_catchup="all", hacron_catchup_window="15m", hacron_catchup_max="3")
+    # Slot 20 caught up at 33.6 s; the new leader's first run, due at 35 s, is not listed yet: its
+    # slot, 30, is the gap growing, not a refused run.
+    record = {"at": T0 + 33.6, "slots": [T0 + 20], "policy": "all"}
+    executions = [execution(0), execution(10), execution(33.65, group=33.6)]
+    assert catchup_plan(every, executions, [record], now=T0 + 35.6, elected_at=T0 + 21) == []
+    # A record whose run never came takes the next regular run for its own: that run's slot is no
+    # refused one either.
+    orphan = {"at": T0 + 16, "slots": [T0 + 10]}
+    assert catchup_plan(every, [execution(0), execution(20)], [orphan], now=T0 + 26, elected_at=T0 + 12) == []
+
+
 def test_after_an_election_only_the_gap_it_left_is_caught_up():
     every = job(hacron_catchup="all", hacron_catchup_window="15m", hacron_catchup_max="3")
     # A gap at 20-40 s (the agent was down) closed by the run at 50 s; the leader then died at 65 s
