@@ -49,7 +49,8 @@ def main():
         seconds, output = run("ansible-playbook", "-i", INVENTORY, "site.yml")
         again.append(seconds)
         print("no-change converge:       %6.1f s, %d tasks changed" % (seconds, changed_tasks(output)), flush=True)
-    print("median no-change / first: %6.2f (median %.1f s)" % (statistics.median(again) / first, statistics.median(again)))
+    median = statistics.median(again)
+    print("median no-change / first: %6.2f (median %.1f s)" % (median / first, median))
 
 
 if __name__ == "__main__":

@@ -280,7 +280,7 @@ def catchup_plan(job, executions, records=None, now=None, tolerance=5.0, elected
     for gap in _gaps(account["slots"]):
         if elected_at is not None and any(gap[-1]["slot"] < run < elected_at for run in runs):
             continue
-        caught_up = sum(1 for entry in gap if entry["status"] == "caught_up")
+        caught_up = [entry["slot"] for entry in gap if entry["status"] == "caught_up"]
         if policy == "latest":
             if not caught_up:
                 plan.append({"slot": gap[-1]["slot"], "slots": [entry["slot"] for entry in gap], "policy": policy})
@@ -289,9 +289,9 @@ def catchup_plan(job, executions, records=None, now=None, tolerance=5.0, elected
         # taken back) are tried again, up to what the runs already started leave. Only slots older
         # than the newest one caught up: a pass plans the newest, so those are the refused ones; a
         # newer one is the gap growing, where the new leader's own first run may not be listed yet.
-        room = most - caught_up
-        newest_caught_up = max([entry["slot"] for entry in gap if entry["status"] == "caught_up"] or [float("inf")])
-        missed = [entry for entry in gap if entry["status"] == "missed" and entry["slot"] < newest_caught_up]
+        room = most - len(caught_up)
+        newest_caught_up = max(caught_up or [float("inf")])
         if room > 0:
+            missed = [entry for entry in gap if entry["status"] == "missed" and entry["slot"] < newest_caught_up]
             plan.extend({"slot": entry["slot"], "slots": [entry["slot"]], "policy": policy} for entry in missed[-room:])
     return plan

@@ -176,7 +176,7 @@ def test_ten_minutes_down_all_runs_at_most_its_max_and_a_stopped_catchup_service
         leaders.append((round(monitor_now() - started_at), leader_name(SERVERS[0])))
         fresh = [record for record in records(ALL) if record["at"] >= started_at]
         runs = [run for run in triggered(ALL) if run >= started_at]
-        return fresh, runs, [run for run in runs if any(record["at"] - 1 <= run <= record["at"] + 10 for record in fresh)]
+        return fresh, runs, [run for run in runs if started_by_a_record(run, fresh)]
     try:
         wait_for(lambda: len(catchup_runs()[2]) >= 3, timeout=ACT_AFTER_ELECTION + 60, interval=2,
                  what="canary-all's catch-up runs")
@@ -186,27 +186,35 @@ def test_ten_minutes_down_all_runs_at_most_its_max_and_a_stopped_catchup_service
     time.sleep(INTERVAL)  # room for a fourth, were there one
     fresh, runs, catchups = catchup_runs()
     # The outage's gap runs from the last run before it to the first regular run after the restart.
-    regular = [run for run in file_runs(ALL) if not any(record["at"] - 1 <= run <= record["at"] + 10 for record in fresh)]
+    on_agent = file_runs(ALL)
+    regular = [run for run in on_agent if not started_by_a_record(run, fresh)]
     resumed = min([run for run in regular if run >= started_at] or [float("inf")])
     outage = [record for record in fresh if max(record["slots"]) < resumed]
     later = [record for record in fresh if record not in outage]
-    diagnosis = outage_account(started_at, fresh, runs, leaders)
     print("ten minutes down: %d catch-up records for the outage, %d for later gaps, %d catch-up runs of %s"
           % (len(outage), len(later), len(catchups), ALL))
     # The outage is one gap: its newest slots, one run each, no more than the policy's max.
-    assert len(outage) == 3 and all(len(record["slots"]) == 1 for record in outage), diagnosis
+    assert len(outage) == 3 and all(len(record["slots"]) == 1 for record in outage), \
+        outage_account(started_at, fresh, runs, leaders)
     # A slot after the job ran again is caught up only where no run of its own came (an election after
     # the first one, on a loaded host, can leave such a gap).
     ran = [slot for record in later for slot in record["slots"] if any(abs(run - slot) < 30 for run in regular)]
-    assert not ran, (ran, diagnosis)
-    assert len(catchups) == len(fresh), diagnosis
+    assert not ran, (ran, outage_account(started_at, fresh, runs, leaders))
+    assert len(catchups) == len(fresh), outage_account(started_at, fresh, runs, leaders)
     # And each run Dkron counts ran once on the agent: its file has as many since then.
-    assert len([run for run in file_runs(ALL) if run >= started_at]) == len(runs), diagnosis
+    assert len([run for run in on_agent if run >= started_at]) == len(runs), outage_account(started_at, fresh, runs, leaders)
+
+
+def started_by_a_record(run, records_written):
+    """Whether a run (a trigger or a file time) is the one a catch-up record started: the service
+    starts it just after writing the record."""
+    return any(record["at"] - 1 <= run <= record["at"] + 10 for record in records_written)
 
 
 def outage_account(started_at, fresh, runs, leaders):
     """All a failure of the ten-minute test needs to be understood: canary-all's records and runs
-    since the restart, the leaders seen, and what each catch-up service said."""
+    since the restart, the leaders seen, and what each catch-up service said. Read only when an
+    assertion fails (its message), so a passing run reads no journal."""
     return {"started_at": started_at, "records": fresh, "triggered": runs, "file": file_runs(ALL),
             "leaders (s after the start)": sorted(set(leaders)), "catch-up journals": catchup_journals()}
 
