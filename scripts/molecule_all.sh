@@ -64,15 +64,18 @@ stamp() {
 
 # A few lines that say what failed, for the end of `make test`'s output (CI shows little more than
 # its head and tail): the molecule step that failed, each failed task with its message, each failed
-# test with its assertion (pytest's short summary), every line cut to 300 characters.
+# test with its assertion (pytest's short summary, cut to 300 characters), and the failed tests'
+# messages in full, their "E " lines, cut to 400 characters each: a test that prints an account of
+# its failure does it there.
 failure_digest() {
   sed 's/\x1b\[[0-9;]*m//g' "$1" | awk '
-    { sub(/^ *[0-9]+ /, "") }
+    { sub(/^ *[0-9]+ /, ""); sub(/^ *│ /, "") }  # the stamp, and the frame molecule draws in colour
     /^TASK \[/ { task = $0 }
     /^fatal: \[|^failed: \[/ { print "  " task; print "    " substr($0, 1, 300); next }
     /^(FAILED|ERROR) [^ ]*tests\// { print "  " substr($0, 1, 300); next }
+    /^E   / && explained++ < 80 { print "  " substr($0, 1, 400); next }
     /Executed: Failed|timed out|Timeout/ { print "  " substr($0, 1, 300) }
-  ' | head -20
+  ' | head -120
 }
 
 results=()

@@ -182,7 +182,7 @@ def test_ten_minutes_down_all_runs_at_most_its_max_and_a_stopped_catchup_service
                  what="canary-all's catch-up runs")
     except AssertionError as error:
         fresh, runs, catchups = catchup_runs()
-        raise AssertionError((str(error), outage_account(started_at, fresh, runs, leaders))) from error
+        raise AssertionError("%s\n%s" % (error, outage_account(started_at, fresh, runs, leaders))) from error
     time.sleep(INTERVAL)  # room for a fourth, were there one
     fresh, runs, catchups = catchup_runs()
     # The outage's gap runs from the last run before it to the first regular run after the restart.
@@ -194,15 +194,18 @@ def test_ten_minutes_down_all_runs_at_most_its_max_and_a_stopped_catchup_service
     print("ten minutes down: %d catch-up records for the outage, %d for later gaps, %d catch-up runs of %s"
           % (len(outage), len(later), len(catchups), ALL))
     # The outage is one gap: its newest slots, one run each, no more than the policy's max.
-    assert len(outage) == 3 and all(len(record["slots"]) == 1 for record in outage), \
-        outage_account(started_at, fresh, runs, leaders)
+    assert len(outage) == 3 and all(len(record["slots"]) == 1 for record in outage), "%d records for the outage\n%s" % (
+        len(outage), outage_account(started_at, fresh, runs, leaders))
     # A slot after the job ran again is caught up only where no run of its own came (an election after
     # the first one, on a loaded host, can leave such a gap).
-    ran = [slot for record in later for slot in record["slots"] if any(abs(run - slot) < 30 for run in regular)]
-    assert not ran, (ran, outage_account(started_at, fresh, runs, leaders))
-    assert len(catchups) == len(fresh), outage_account(started_at, fresh, runs, leaders)
+    had_a_run = [slot for record in later for slot in record["slots"] if any(abs(run - slot) < 30 for run in regular)]
+    assert not had_a_run, "slots that had a run: %s\n%s" % (had_a_run, outage_account(started_at, fresh, runs, leaders))
+    assert len(catchups) == len(fresh), "%d catch-up runs for %d records\n%s" % (
+        len(catchups), len(fresh), outage_account(started_at, fresh, runs, leaders))
     # And each run Dkron counts ran once on the agent: its file has as many since then.
-    assert len([run for run in on_agent if run >= started_at]) == len(runs), outage_account(started_at, fresh, runs, leaders)
+    ran_on_agent = [run for run in on_agent if run >= started_at]
+    assert len(ran_on_agent) == len(runs), "%d runs on the agent for %d that Dkron triggered\n%s" % (
+        len(ran_on_agent), len(runs), outage_account(started_at, fresh, runs, leaders))
 
 
 def started_by_a_record(run, records_written):
@@ -212,18 +215,27 @@ def started_by_a_record(run, records_written):
 
 
 def outage_account(started_at, fresh, runs, leaders):
-    """All a failure of the ten-minute test needs to be understood: canary-all's records and runs
-    since the restart, the leaders seen, and what each catch-up service said. Read only when an
-    assertion fails (its message), so a passing run reads no journal."""
-    return {"started_at": started_at, "records": fresh, "triggered": runs, "file": file_runs(ALL),
-            "leaders (s after the start)": sorted(set(leaders)), "catch-up journals": catchup_journals()}
+    """All a failure of the ten-minute test needs to be understood, one fact a line (CI shows a failed
+    test's message line by line): canary-all's records and runs since the restart, in seconds after
+    it, the leaders seen, and what each catch-up service said. Read only when an assertion fails (its
+    message), so a passing run reads no journal."""
+    def after(times):
+        return ", ".join("%+.1f" % (moment - started_at) for moment in times)
+    lines = ["restart at %.3f; times below in s after it" % started_at,
+             "leaders seen (s, who): %s" % sorted(set(leaders))]
+    lines += ["record at %s for slot(s) %s" % (after([record["at"]]), after(record["slots"])) for record in fresh]
+    lines += ["triggered: %s" % after(runs),
+              "agent's file, the last hour: %s" % after(run for run in file_runs(ALL) if run >= started_at - 3600)]
+    for name, journal in catchup_journals().items():
+        lines += ["%s's catch-up service: %s" % (name, line) for line in journal]
+    return "\n".join(lines)
 
 
 def catchup_journals():
-    """What each server's catch-up service said in the last ten minutes: when it led, what it ran,
-    what Dkron refused."""
-    return {name: peer(name).run("journalctl -u hacron-dkron-catchup --since=-600s --no-pager -o short-unix "
-                                 "| tail -40").stdout.splitlines() for name in SERVERS}
+    """What each server's catch-up service said in the last fifteen minutes: when it led, what it
+    ran, what Dkron refused."""
+    return {name: peer(name).run("journalctl -u hacron-dkron-catchup --since=-900s --no-pager -o short-unix "
+                                 "| tail -15").stdout.splitlines() for name in SERVERS}
 
 
 def test_the_missed_runs_of_the_none_job_are_notified():
