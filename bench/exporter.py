@@ -28,7 +28,7 @@ sys.path[:0] = [str(ROOT / ".cache" / "collections"), str(ROOT / "tests"), str(R
 
 from job_set import CountingProxy, floor, job  # noqa: E402
 from support.dkron_loopback import LoopbackCluster  # noqa: E402
-from support.exporter import load_exporter  # noqa: E402
+from support.host_scripts import load_exporter  # noqa: E402
 
 
 def scrape(url):

@@ -60,6 +60,13 @@ def dkron_cluster_to_lose_its_leader(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def dkron_single_to_restart(tmp_path_factory):
+    """One real Dkron server on loopback, bootstrapped alone, that a test stops and starts again;
+    stopped after the module."""
+    yield from _cluster(tmp_path_factory, [TARGET_VERSION])
+
+
+@pytest.fixture(scope="module")
 def dkron_skewed(tmp_path_factory):
     """server-1 on Dkron 4.0.8 (it bootstraps, so it leads) and server-2 on 4.0.9 joined to it.
 

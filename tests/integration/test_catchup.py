@@ -13,12 +13,12 @@ import pytest
 import requests
 
 from support.canary import doubled_in, missed_in
+from support.host_scripts import CATCHUP_SERVICE, load_catchup_service
 from support.jobs import shell_job
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICE = ROOT / "roles" / "catchup" / "files" / "hacron_dkron_catchup.py"
 INTERVAL = 10
 ACT_AFTER_ELECTION = 60  # the service's ACT_AFTER_ELECTION_SECONDS
 
@@ -37,7 +37,7 @@ def services(dkron_cluster_to_lose_its_leader, tmp_path_factory):
     for server in cluster.servers:
         log = open(workdir / ("%s.log" % server.name), "ab")
         started[server.name] = (subprocess.Popen(
-            [sys.executable, str(SERVICE), "--api-url", server.api_url, "--server", server.name,
+            [sys.executable, str(CATCHUP_SERVICE), "--api-url", server.api_url, "--server", server.name,
              "--report", str(workdir / ("%s.json" % server.name)), "--report-every", "2"],
             stdout=log, stderr=subprocess.STDOUT, env=env), log)
     try:
@@ -115,3 +115,34 @@ def test_a_killed_leader_s_missed_slot_is_caught_up_once_and_the_ledger_counts_t
     assert latest_counts["missed"] == latest_counts["doubled"] == 0 and latest_counts["caught_up"] >= 1, latest_counts
     print("election %.1f s; the none job missed %d slot(s); caught up %.1f s after the new leader"
           % (elected_after, missed_in(none, INTERVAL), catchups[0] - killed_at - elected_after))
+
+
+def test_the_service_reads_a_restarted_leader_s_store_only_once_it_has_applied_the_log(dkron_single_to_restart):
+    """A restarted server answers as the leader before its store has applied the Raft log; the
+    service's barrier (store_is_current) returns only once it has, up to the last write."""
+    server = dkron_single_to_restart.servers[0]
+    writes = 1500  # each a Raft entry that the restarted server applies again
+    with requests.Session() as session:
+        for number in range(writes):
+            job = shell_job("barrier-canary", schedule="@manually", metadata={"write": str(number)})
+            session.post(server.api_url + "/v1/jobs", json=job, timeout=10).raise_for_status()
+
+    def write_seen():
+        answer = requests.get(server.api_url + "/v1/jobs/barrier-canary", timeout=10)
+        return int(answer.json()["metadata"]["write"]) if answer.status_code == 200 else None
+
+    assert write_seen() == writes - 1
+    server.stop()
+    server.start()
+    dkron = load_catchup_service().Dkron(server.api_url)
+    restarted = time.monotonic()
+    while not dkron.leads():
+        assert time.monotonic() - restarted < 60, server.log_tail()
+        time.sleep(0.01)
+    seen_when_leading = write_seen()
+    started = time.monotonic()
+    assert dkron.store_is_current(), server.log_tail()
+    barrier = time.monotonic() - started
+    assert write_seen() == writes - 1
+    print("restarted server: leader after %.2f s, its store then at write %s of %d; store_is_current took %.2f s"
+          % (started - restarted, seen_when_leading, writes, barrier))

@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 import requests
 
-from support.exporter import load_exporter
+from support.host_scripts import load_exporter
 from support.jobs import shell_job
 
 pytestmark = pytest.mark.integration

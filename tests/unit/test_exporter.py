@@ -7,7 +7,7 @@ import pytest
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_rolling import parse_raft_peers
 from ansible_collections.hacron.dkron.plugins.module_utils.dkron_schedule import rfc3339_time
 from plugins.module_utils.test_dkron_rolling import LIST_PEERS
-from support.exporter import load_exporter
+from support.host_scripts import load_exporter
 
 exporter = load_exporter()
 

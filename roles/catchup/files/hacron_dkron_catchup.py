@@ -6,7 +6,7 @@
         --api-url http://127.0.0.1:8080 --report /var/lib/hacron-dkron-catchup/ledger.json
 
 Every second it asks its own server whether it leads. Once it does (an election, or this service
-starting on the leader), it applies each job's catch-up policy for as long as the election can have
+starting on the leader) and its store has applied the log (Dkron.store_is_current), it applies each job's catch-up policy for as long as the election can have
 made that job miss a slot: one interval of an ``@every`` job, plus a minute. Before it starts any
 run it writes the slots the run stands for into the disabled job ``hacron-catchup-records``, in
 Dkron's own replicated store, so that no leader after it starts them again. Every ``--report-every``
@@ -37,6 +37,11 @@ from ansible_collections.hacron.dkron.plugins.module_utils.dkron_schedule import
 RECORDS_KEPT_SECONDS = 86400
 # A server may act on an election for this long after it, plus one interval of an @every job.
 ACT_AFTER_ELECTION_SECONDS = 60
+# A name no job can have (Dkron refuses dots in job names): deleting it changes nothing, and goes
+# through Raft like any write (Dkron.store_is_current).
+BARRIER_JOB = "hacron.catchup.barrier"
+# How long that delete may wait for the store: Dkron gives a write 30 s to enter the log.
+BARRIER_TIMEOUT_SECONDS = 60.0
 
 
 def log(message, *args):
@@ -54,13 +59,13 @@ class Dkron:
         self.api_url = api_url.rstrip("/")
         self.timeout = timeout
 
-    def request(self, method, path, body=None):
+    def request(self, method, path, body=None, timeout=None):
         """(status, parsed JSON or text); status 0 when the server does not answer."""
         data = json.dumps(body).encode("utf-8") if body is not None else None
         request = urllib.request.Request(self.api_url + path, data=data, method=method,
                                          headers={"Content-Type": "application/json"} if data else {})
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:
                 status, raw = response.status, response.read()
         except urllib.error.HTTPError as error:
             status, raw = error.code, error.read()
@@ -73,6 +78,17 @@ class Dkron:
 
     def leads(self):
         return self.request("GET", "/v1/isleader")[0] == 200
+
+    def store_is_current(self):
+        """Whether this server's store holds every change committed before now. A new leader answers
+        as the leader while its store is still applying the log: on the lab, after all three servers
+        were restarted, 5 of 8 jobs with 4 to 8 of their 100 runs, for 3.7 s. A plan or a ledger made
+        then takes runs that happened for missed slots. Dkron has no API that tells; but it answers a
+        delete, like any write, only once its store has applied it, and so everything before it. That
+        of a name no job can have changes nothing. Dkron answers 404 whether the delete was applied
+        (no such job) or failed (leadership lost), so this server must still lead after it."""
+        status = self.request("DELETE", "/v1/jobs/" + BARRIER_JOB, timeout=BARRIER_TIMEOUT_SECONDS)[0]
+        return status == 404 and self.leads()
 
     def jobs(self):
         status, jobs = self.request("GET", "/v1/jobs")
@@ -199,23 +215,32 @@ def main(argv=None):
     parser.add_argument("--poll", type=float, default=1.0)
     args = parser.parse_args(argv)
     dkron = Dkron(args.api_url)
-    elected_at, horizon, reported_at, last_report_leads, last_error = None, None, 0.0, None, None
+    elected_at, horizon, reported_at, last_ledger_ready, last_error = None, None, 0.0, None, None
+    store_current = False
     log("watching %s; the ledger goes to %s", args.api_url, args.report)
     while True:
         now = time.time()
         try:
             leads = dkron.leads()
             if leads and elected_at is None:
-                elected_at, horizon = now, None
+                elected_at, horizon, store_current = now, None, False
                 log("this server leads from %s: catching up what the election missed", iso(now))
             elif not leads and elected_at is not None:
                 elected_at = None
                 log("this server no longer leads")
-            if leads and (horizon is None or now <= elected_at + horizon):
+            # Neither the catch-up nor the ledger reads a store that has not applied the log yet.
+            if leads and not store_current:
+                store_current = dkron.store_is_current()
+                now = time.time()
+                if store_current:
+                    log("the store has applied the log, %.1f s after the election", now - elected_at)
+            ledger_ready = leads and store_current
+            if ledger_ready and (horizon is None or now <= elected_at + horizon):
                 horizon = catch_up(dkron, elected_at, now, args.tolerance)
-            if now - reported_at >= args.report_every or leads != last_report_leads:
-                write_atomically(args.report, report(dkron, args.server, leads, now, args.window, args.tolerance))
-                reported_at, last_report_leads = now, leads
+            if now - reported_at >= args.report_every or ledger_ready != last_ledger_ready:
+                write_atomically(args.report, report(dkron, args.server, ledger_ready, now, args.window,
+                                                     args.tolerance))
+                reported_at, last_ledger_ready = now, ledger_ready
             last_error = None
         except (RuntimeError, ValueError, OSError) as error:
             if str(error) != last_error:  # once per kind of failure, not every second
