@@ -14,18 +14,20 @@ class Stop(Exception):
     """Ends the service's endless loop after the polls a test wants."""
 
 
-class NewLeader:
-    """A server that leads from the first poll and whose store applies the log for two polls."""
+class ScriptedServer:
+    """A server whose answers to the service come from lists, one per poll: whether it leads, and
+    whether its store has applied the log when asked (True once the list runs out)."""
 
-    def __init__(self, _api_url):
+    def __init__(self, leads, current):
         self.calls = []
-        self.barriers = iter([False, False])
+        self.leading = iter(leads)
+        self.current = iter(current)
 
     def leads(self):
-        return True
+        return next(self.leading)
 
     def store_is_current(self):
-        current = next(self.barriers, True)
+        current = next(self.current, True)
         self.calls.append("store_is_current: %s" % current)
         return current
 
@@ -38,28 +40,44 @@ class NewLeader:
         return {}
 
 
-def test_a_new_leader_s_store_is_read_only_once_it_has_applied_the_log(monkeypatch, tmp_path):
-    servers, polls, reports = [], [], []
+def run_service(monkeypatch, tmp_path, server, polls):
+    """Runs the service's loop for ``polls`` polls against ``server``: (the calls made by the end of
+    each poll, the report's leader flag after each poll, what it logged)."""
     report_path = tmp_path / "ledger.json"
-
-    def new_leader(api_url):
-        servers.append(NewLeader(api_url))
-        return servers[-1]
+    calls, leader_flags, said = [], [], []
+    monkeypatch.setattr(service, "Dkron", lambda _api_url: server)
+    monkeypatch.setattr(service, "log", lambda message, *args: said.append(message % args if args else message))
 
     def sleep(_seconds):
-        reports.append(json.loads(report_path.read_text())["leader"])
-        polls.append(servers[0].calls[:])
-        if len(polls) == 4:
+        calls.append(server.calls[:])
+        leader_flags.append(json.loads(report_path.read_text())["leader"])
+        if len(calls) == polls:
             raise Stop()
 
-    monkeypatch.setattr(service, "Dkron", new_leader)
     monkeypatch.setattr(service.time, "sleep", sleep)
     with pytest.raises(Stop):
         service.main(["--report", str(report_path), "--poll", "0"])
+    return calls, leader_flags, said
+
+
+def test_a_new_leader_s_store_is_read_only_once_it_has_applied_the_log(monkeypatch, tmp_path):
+    server = ScriptedServer(leads=[True] * 4, current=[False, False])
+    calls, leader_flags, said = run_service(monkeypatch, tmp_path, server, polls=4)
     # Nothing read before the store had applied the log; the catch-up and the ledger after it.
-    assert polls[1] == ["store_is_current: False", "store_is_current: False"]
-    assert polls[2][2:] == ["store_is_current: True", "jobs", "records", "jobs"]
+    assert calls[1] == ["store_is_current: False", "store_is_current: False"]
+    assert calls[2][2:] == ["store_is_current: True", "jobs", "records", "jobs"]
     # Not asked again while this server leads: the next poll only catches up (the report is not due).
-    assert polls[3][len(polls[2]):] == ["jobs"]
+    assert calls[3][len(calls[2]):] == ["jobs"]
     # The report says that this server holds the ledger only once it does.
-    assert reports == [False, False, True, True]
+    assert leader_flags == [False, False, True, True]
+    assert len([line for line in said if "not applied the log yet" in line]) == 1, said
+
+
+def test_a_leader_elected_again_waits_for_its_store_again(monkeypatch, tmp_path):
+    server = ScriptedServer(leads=[True, False, True, True], current=[True, False, True])
+    calls, leader_flags, _said = run_service(monkeypatch, tmp_path, server, polls=4)
+    barriers = [call for call in calls[-1] if call.startswith("store_is_current")]
+    assert barriers == ["store_is_current: True", "store_is_current: False", "store_is_current: True"]
+    # No read between the second election and its store being current.
+    assert calls[2][len(calls[1]):] == ["store_is_current: False"]
+    assert leader_flags == [True, False, False, True]

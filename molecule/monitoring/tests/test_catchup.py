@@ -73,7 +73,9 @@ def store_current_on_the_leader():
     """The leader once its store has applied the Raft log, as the catch-up service waits for it
     (store_is_current): a restarted server answers as the leader before, with jobs and runs missing."""
     leader = the_leader()
-    if leader and api(leader, "/v1/jobs/%s" % BARRIER_JOB, method="DELETE")[0] == 404 and the_leader() == leader:
+    # On a follower the delete waits for the leader's store, not its own: asked of the leader itself.
+    if leader and api(leader, "/v1/jobs/%s" % BARRIER_JOB, method="DELETE")[0] == 404 \
+            and api(leader, "/v1/isleader")[0] == 200:
         return leader
     return None
 

@@ -6,11 +6,13 @@
         --api-url http://127.0.0.1:8080 --report /var/lib/hacron-dkron-catchup/ledger.json
 
 Every second it asks its own server whether it leads. Once it does (an election, or this service
-starting on the leader) and its store has applied the log (Dkron.store_is_current), it applies each job's catch-up policy for as long as the election can have
-made that job miss a slot: one interval of an ``@every`` job, plus a minute. Before it starts any
-run it writes the slots the run stands for into the disabled job ``hacron-catchup-records``, in
-Dkron's own replicated store, so that no leader after it starts them again. Every ``--report-every``
-seconds it writes a report, which the exporter turns into metrics: on the leader, the ledger of
+starting on the leader) and its store has applied the log (Dkron.store_is_current), it applies
+each job's catch-up policy for as long as the election can have made that job miss a slot: one
+interval of an ``@every`` job, plus a minute, from then (Dkron's scheduler waits for the same).
+Before it starts any run it writes the slots the run stands for into the disabled job
+``hacron-catchup-records``, in Dkron's own replicated store, so that no leader after it starts them
+again. Every ``--report-every`` seconds it writes a report, which the exporter turns into metrics:
+on the leader (once its store is current: the report's ``leader``), the ledger of
 every job (module_utils/dkron_ledger.py, installed beside it); on the others, only that they are
 alive. Python's standard library only.
 """
@@ -86,7 +88,8 @@ class Dkron:
         then takes runs that happened for missed slots. Dkron has no API that tells; but it answers a
         delete, like any write, only once its store has applied it, and so everything before it. That
         of a name no job can have changes nothing. Dkron answers 404 whether the delete was applied
-        (no such job) or failed (leadership lost), so this server must still lead after it."""
+        (no such job) or failed (leadership lost; or Dkron could not reach itself over gRPC, which
+        would fail every write too), so this server must still lead after it."""
         status = self.request("DELETE", "/v1/jobs/" + BARRIER_JOB, timeout=BARRIER_TIMEOUT_SECONDS)[0]
         return status == 404 and self.leads()
 
@@ -178,7 +181,7 @@ def catch_up(dkron, elected_at, now, tolerance):
 
 def report(dkron, server, leads, now, window, tolerance):
     """The ledger of every scheduled job, as the exporter and an operator read it. Only the leader
-    works it out (every server would find the same, from the same store); the others write who they
+    (``leads``: it leads and its store has applied the log, the report's ``leader``) works it out (every server would find the same, from the same store); the others write who they
     are and when, which is what tells that their service is alive."""
     jobs = {}
     if leads:
@@ -216,26 +219,29 @@ def main(argv=None):
     args = parser.parse_args(argv)
     dkron = Dkron(args.api_url)
     elected_at, horizon, reported_at, last_ledger_ready, last_error = None, None, 0.0, None, None
-    store_current = False
+    current_at, said_waiting = None, False  # when this leader's store had applied the log: None until it has
     log("watching %s; the ledger goes to %s", args.api_url, args.report)
     while True:
         now = time.time()
         try:
             leads = dkron.leads()
             if leads and elected_at is None:
-                elected_at, horizon, store_current = now, None, False
+                elected_at, horizon, current_at, said_waiting = now, None, None, False
                 log("this server leads from %s: catching up what the election missed", iso(now))
             elif not leads and elected_at is not None:
                 elected_at = None
                 log("this server no longer leads")
             # Neither the catch-up nor the ledger reads a store that has not applied the log yet.
-            if leads and not store_current:
-                store_current = dkron.store_is_current()
-                now = time.time()
-                if store_current:
+            if leads and current_at is None:
+                if dkron.store_is_current():
+                    now = current_at = time.time()
                     log("the store has applied the log, %.1f s after the election", now - elected_at)
-            ledger_ready = leads and store_current
-            if ledger_ready and (horizon is None or now <= elected_at + horizon):
+                elif not said_waiting:  # said once an election
+                    log("the store has not applied the log yet, or Dkron did not answer: nothing is read until it has")
+                said_waiting = current_at is None
+            ledger_ready = leads and current_at is not None
+            # The catch-up's horizon counts from then: Dkron's scheduler starts no run before either.
+            if ledger_ready and (horizon is None or now <= current_at + horizon):
                 horizon = catch_up(dkron, elected_at, now, args.tolerance)
             if now - reported_at >= args.report_every or ledger_ready != last_ledger_ready:
                 write_atomically(args.report, report(dkron, args.server, ledger_ready, now, args.window,
