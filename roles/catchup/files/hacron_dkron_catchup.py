@@ -181,8 +181,9 @@ def catch_up(dkron, elected_at, now, tolerance):
 
 def report(dkron, server, leads, now, window, tolerance):
     """The ledger of every scheduled job, as the exporter and an operator read it. Only the leader
-    (``leads``: it leads and its store has applied the log, the report's ``leader``) works it out (every server would find the same, from the same store); the others write who they
-    are and when, which is what tells that their service is alive."""
+    works it out (every server would find the same, from the same store), once its store has
+    applied the log: ``leads``, the report's ``leader``. The others write who they are and when,
+    which is what tells that their service is alive."""
     jobs = {}
     if leads:
         records = dkron.records()
@@ -219,7 +220,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     dkron = Dkron(args.api_url)
     elected_at, horizon, reported_at, last_ledger_ready, last_error = None, None, 0.0, None, None
-    current_at, said_waiting = None, False  # when this leader's store had applied the log: None until it has
+    # When this leader's store had applied the log (None until it has), and whether the wait was said.
+    current_at, said_waiting = None, False
     log("watching %s; the ledger goes to %s", args.api_url, args.report)
     while True:
         now = time.time()
